@@ -1,0 +1,5 @@
+"""Landing raw CRM files into the warehouse's `raw` schema (see ../shared/specs/raw_schema.md)."""
+
+from .loader import FileResult, LandingReport, land_directory
+
+__all__ = ["FileResult", "LandingReport", "land_directory"]
