@@ -1,2 +1,151 @@
-def main() -> None:
-    pass
+"""`crm-kpis`: generate demo CRM data, land it into the warehouse, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from . import settings
+from .generator import FORMATS, GeneratorSettings, WrittenTable, generate_landing
+from .landing import FileResult, LandingReport, land_directory
+from .landing.contract import CONTRACTS
+from .warehouse_connection import connect_warehouse
+
+DEFAULT_AS_OF = date(2026, 6, 30)
+DEMO_OPPORTUNITIES = 20_000
+
+
+class CommandFailed(Exception):
+    """A command failed; the message is the one-line cause shown to the user."""
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _show_written(table: WrittenTable) -> None:
+    _say(f"  wrote {table.table:<24} {table.rows:>12,} rows  {table.seconds:6.1f}s  {table.path}")
+
+
+def _show_landed(result: FileResult) -> None:
+    if result.status == "rejected":
+        _say(f"  REJECTED {result.file_path}: {result.error}")
+    elif result.status == "skipped":
+        _say(f"  skipped  {result.file_path} (already landed, same checksum)")
+    else:
+        _say(
+            f"  landed   {result.file_path:<48} read {result.rows_read:>10,}  landed {result.rows_landed:>10,}  "
+            f"rejected {result.rows_rejected:>6,}"
+        )
+        for assumption in result.assumptions:
+            _say(f"           assumed {assumption}")
+
+
+def run_generate(opportunities: int, seed: int, as_of: date, file_format: str, messy: bool, out: Path) -> list[WrittenTable]:
+    if opportunities < 1:
+        raise CommandFailed("--opportunities must be at least 1")
+    started = time.perf_counter()
+    _say(f"Generating {opportunities:,} opportunities (seed {seed}, as of {as_of}, {file_format}{', messy' if messy else ''}) into {out}")
+    written = generate_landing(
+        GeneratorSettings(opportunities=opportunities, seed=seed, as_of=as_of, messy=messy), out, file_format, _show_written
+    )
+    _say(f"Generated {sum(t.rows for t in written):,} rows in {time.perf_counter() - started:.1f}s")
+    return written
+
+
+def run_land(landing: Path, warehouse: Path) -> LandingReport:
+    started = time.perf_counter()
+    _say(f"Landing {landing} into {warehouse}")
+    try:
+        report = land_directory(landing, warehouse, _show_landed)
+    except FileNotFoundError as error:
+        raise CommandFailed(str(error)) from None
+    _say(
+        f"Landed {report.count('landed')} file(s), skipped {report.count('skipped')}, rejected {report.count('rejected')} "
+        f"in {time.perf_counter() - started:.1f}s: read {report.rows_read:,} rows = landed {report.rows_landed:,} "
+        f"+ rejected {report.rows_rejected:,} ({'holds' if report.invariant_holds else 'BROKEN'}); "
+        f"rejected rows are in raw._rejects (load {report.load_id})"
+    )
+    if not report.invariant_holds:
+        raise CommandFailed("row accounting broken: rows read != landed + rejected")
+    if report.rejected_files:
+        first = report.rejected_files[0].error
+        more = len(report.rejected_files) - 1
+        raise CommandFailed(f"{first}" + (f" (and {more} more rejected file(s))" if more else ""))
+    return report
+
+
+def print_raw_summary(warehouse: Path) -> None:
+    with connect_warehouse(warehouse, read_only=True) as connection:
+        print("raw table                      rows")
+        for name in CONTRACTS:
+            count = connection.execute(f'select count(*) from raw."{name}"').fetchone()[0]
+            print(f"{name:<26} {count:>10,}")
+        rejects = connection.execute("select count(*) from raw._rejects").fetchone()[0]
+        print(f"{'rejected rows (raw._rejects)':<26} {rejects:>10,}")
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crm-kpis",
+        description="Sales-KPI warehouse: land raw CRM files into DuckDB and build trusted KPI marts.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every assumption and step")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="write a synthetic CRM as landing files")
+    generate.add_argument("--opportunities", type=int, default=DEMO_OPPORTUNITIES, help="number of opportunities (default %(default)s)")
+    generate.add_argument("--seed", type=int, default=42, help="random seed; the same seed gives identical files (default %(default)s)")
+    generate.add_argument("--as-of", type=_parse_date, default=DEFAULT_AS_OF, help="last day of the data (default %(default)s)")
+    generate.add_argument("--format", choices=FORMATS, default="parquet", help="file format (default %(default)s)")
+    generate.add_argument("--messy", action="store_true", help="plant defects for the quality gate (duplicates, orphans, bad dates, ...)")
+    generate.add_argument("--out", type=Path, default=None, help="landing folder (default $CRM_KPIS_LANDING or data/landing); replaced")
+
+    land = commands.add_parser("land", help="land the files of a landing folder into the warehouse's raw schema")
+    land.add_argument("--landing", type=Path, default=None, help="landing folder (default $CRM_KPIS_LANDING or data/landing)")
+    land.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $CRM_KPIS_WAREHOUSE or data/warehouse.duckdb)")
+
+    demo = commands.add_parser("demo", help="generate demo data, land it and print a summary")
+    demo.add_argument("--opportunities", type=int, default=DEMO_OPPORTUNITIES, help="number of opportunities (default %(default)s)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default %(default)s)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if arguments.verbose else logging.CRITICAL, format="%(levelname)s %(message)s")
+    try:
+        if arguments.command == "generate":
+            run_generate(arguments.opportunities, arguments.seed, arguments.as_of, arguments.format, arguments.messy,
+                         arguments.out or settings.landing_dir())
+        elif arguments.command == "land":
+            run_land(arguments.landing or settings.landing_dir(), arguments.warehouse or settings.warehouse_path())
+        elif arguments.command == "demo":
+            landing, warehouse = settings.landing_dir(), settings.warehouse_path()
+            run_generate(arguments.opportunities, arguments.seed, DEFAULT_AS_OF, "parquet", False, landing)
+            run_land(landing, warehouse)
+            print_raw_summary(warehouse)
+    except CommandFailed as error:
+        _say(f"crm-kpis {arguments.command}: error: {error}")
+        return 1
+    except Exception as error:  # a one-line cause, not a traceback; -v shows the traceback
+        if arguments.verbose:
+            raise
+        _say(f"crm-kpis {arguments.command}: error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

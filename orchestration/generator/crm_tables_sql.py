@@ -28,7 +28,7 @@ class GeneratorSettings:
 
     @property
     def reps(self) -> int:
-        return max(6, min(5000, self.opportunities // 400))
+        return max(10, min(5000, self.opportunities // 400))
 
     @property
     def accounts(self) -> int:
@@ -86,14 +86,14 @@ def tables_sql(settings: GeneratorSettings) -> list[str]:
         f"when rnd(i, 'channel') < {edge} then {_literal(name)}" for name, edge in channel_edges[:-1]
     ) + f" else {_literal(channel_edges[-1][0])} end"
     segment_case = "case when rnd(i, 'segment') < 0.6 then 'SMB' when rnd(i, 'segment') < 0.9 then 'Mid-Market' else 'Enterprise' end"
-    n_teams = (settings.reps + 7) // 8
+    n_teams = max(len(REGIONS), (settings.reps + 7) // 8)
 
     return [
         f"create or replace table gen_settings as select date '{as_of}' as as_of, {period_start}::date as period_start",
         # --- users: a VP, one manager per team of up to eight reps -------------------------------------------
         f"""create or replace table gen_users as
         with reps as (
-            select i, 'U' || lpad((i + 1 + {n_teams})::varchar, 6, '0') as user_id, i // 8 as team_index
+            select i, 'U' || lpad((i + 1 + {n_teams})::varchar, 6, '0') as user_id, i % {n_teams} as team_index
             from range({settings.reps}) t(i)
         ), managers as (
             select i, 'U' || lpad((i + 1)::varchar, 6, '0') as user_id, i as team_index from range({n_teams}) t(i)
@@ -241,8 +241,8 @@ def tables_sql(settings: GeneratorSettings) -> list[str]:
             from timed
         )
         select *, {_list(OPEN_STAGES + ['Closed Won', 'Closed Lost'])}[stage_index] as stage,
-            -- the amount change (if any) lands in the middle of the deal's life
-            created_at + to_seconds((date_diff('second', created_at, end_ts) * 0.5)::bigint) as midpoint
+            -- the amount change (if any) lands halfway through the recorded history, before its last step
+            created_at + to_seconds((date_diff('second', created_at, max(changed_at) over (partition by i)) * 0.5)::bigint) as midpoint
         from stamped""",
     ]
 

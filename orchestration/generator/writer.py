@@ -21,8 +21,6 @@ log = logging.getLogger(__name__)
 FORMATS = ("parquet", "csv", "csv-nordic", "jsonl")
 EXTENSION = {"parquet": "parquet", "csv": "csv", "csv-nordic": "csv", "jsonl": "jsonl"}
 TRANSCODE_CHUNK = 4 * 1024 * 1024
-# Planted defects of messy mode, each on its own slice of opportunities (id modulo a stride).
-DEFECT_KINDS = ("close_before_creation", "negative_amount", "unknown_stage", "orphan_account")
 
 
 @dataclass
@@ -66,19 +64,26 @@ def _transcode_to_cp1252(path: Path) -> None:
 
 
 def _messy_statements(settings: GeneratorSettings) -> list[str]:
-    stride = max(len(DEFECT_KINDS) + 1, settings.opportunities // settings.defects_per_kind)
-    pick = lambda offset: f"(cast(substr(opportunity_id, 2) as bigint) % {stride}) = {offset}"  # noqa: E731
+    count = settings.defects_per_kind
+
+    def chosen(condition: str, salt: str) -> str:
+        return (
+            f"opportunity_id in (select opportunity_id from opportunities_current where {condition} "
+            f"order by hash(opportunity_id, '{salt}', {settings.seed}), opportunity_id limit {count})"
+        )
+
     return [
-        f"update opportunities_current set closed_at = created_at - interval 3 day where is_won and {pick(1)}",
-        f"update opportunities_current set amount = -amount where {pick(2)}",
-        f"update opportunities_current set stage = 'Verbal Agreement' where not is_closed and {pick(3)}",
-        f"update opportunities_current set account_id = 'A9999999' where {pick(4)}",
+        f"update opportunities_current set closed_at = created_at - interval 3 day where {chosen('is_won', 'close_before_creation')}",
+        f"update opportunities_current set amount = -amount where {chosen('amount > 0', 'negative_amount')}",
+        f"update opportunities_current set stage = 'Verbal Agreement' where {chosen('not is_closed', 'unknown_stage')}",
+        f"update opportunities_current set account_id = 'A9999999' where {chosen('true', 'orphan_account')}",
         # duplicate accounts: the same company entered twice under new ids
         f"""insert into accounts_current
             select 'A' || lpad((9000000 + row_number() over (order by account_id))::varchar, 7, '0'), account_name,
                 industry, segment, country, owner_id, created_at + interval 30 day, updated_at + interval 30 day, false
-            from accounts_current where (cast(substr(account_id, 2) as bigint) % {stride}) = 5""",
-        f"update activities_current set owner_id = 'U999999' where (hash(activity_id) % {stride * 5}) = 0",
+            from (select * from accounts_current order by hash(account_id, 'duplicate', {settings.seed}), account_id limit {count})""",
+        f"""update activities_current set owner_id = 'U999999' where activity_id in (
+            select activity_id from activities_current order by hash(activity_id, 'orphan_owner', {settings.seed}), activity_id limit {count})""",
     ]
 
 
@@ -109,9 +114,10 @@ def generate_landing(
     written: list[WrittenTable] = []
     with tempfile.TemporaryDirectory(prefix="crm_kpis_generate_") as scratch:
         connection = duckdb.connect(
-            config={"temp_directory": scratch, "preserve_insertion_order": "true", "enable_progress_bar": "false"}
+            config={"temp_directory": scratch, "preserve_insertion_order": "true"}
         )
         try:
+            connection.execute("set enable_progress_bar = false")
             for statement in sql.macros_sql(settings) + sql.tables_sql(settings):
                 connection.execute(statement)
             materialised = {

@@ -1,0 +1,44 @@
+"""The `crm-kpis` console script, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = str(Path(sys.executable).parent / "crm-kpis")
+
+
+def run(*arguments: str, home: Path) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "CRM_KPIS_HOME": str(home)}
+    return subprocess.run([CLI, *arguments], capture_output=True, text=True, env=environment, timeout=300)
+
+
+def test_help_lists_the_commands(tmp_path):
+    result = run("--help", home=tmp_path)
+    assert result.returncode == 0
+    for command in ("generate", "land", "demo"):
+        assert command in result.stdout
+
+
+def test_demo_generates_lands_and_summarises(tmp_path):
+    result = run("demo", "--opportunities", "400", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "opportunities" in result.stdout and "400" in result.stdout
+    assert "(holds)" in result.stderr
+    assert (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_land_failure_is_one_line_and_non_zero(tmp_path):
+    missing = run("land", "--landing", str(tmp_path / "nowhere"), home=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1] == f"crm-kpis land: error: landing folder {tmp_path / 'nowhere'} does not exist"
+
+    bad = tmp_path / "landing" / "opportunities"
+    bad.mkdir(parents=True)
+    (bad / "o.csv").write_text("opportunity_id,stage\nO1,Proposal\n")
+    rejected = run("land", home=tmp_path)
+    assert rejected.returncode == 1
+    last = rejected.stderr.strip().splitlines()[-1]
+    assert last.startswith("crm-kpis land: error: opportunities/o.csv: missing required column(s) account_id, owner_id, amount")
