@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from . import settings
+from .dbt_build import run_dbt
 from .generator import FORMATS, GeneratorSettings, WrittenTable, generate_landing
 from .landing import FileResult, LandingReport, land_directory
 from .landing.contract import CONTRACTS
@@ -89,6 +90,43 @@ def print_raw_summary(warehouse: Path) -> None:
         print(f"{'rejected rows (raw._rejects)':<26} {rejects:>10,}")
 
 
+def run_build(warehouse: Path) -> None:
+    _say(f"Building the dbt models on {warehouse}")
+    started = time.perf_counter()
+    result = run_dbt(["build"], warehouse)
+    if result.returncode != 0:
+        raise CommandFailed("dbt build failed (see the dbt output above)")
+    _say(f"dbt build finished in {time.perf_counter() - started:.1f}s")
+
+
+KPI_SUMMARY_SQL = """
+    with last_year as (select max(period_month) - interval 11 month as since from marts.fct_kpi_win_rate),
+    wins as (
+        select sum(won_count) as won, sum(lost_count) as lost, sum(won_amount) as won_amount, sum(lost_amount) as lost_amount
+        from marts.fct_kpi_win_rate where period_month >= (select since from last_year)
+    ),
+    cycle as (
+        select sum(won_cycle_days_sum) / nullif(sum(won_count), 0) as won_cycle
+        from marts.fct_kpi_sales_cycle where period_month >= (select since from last_year)
+    )
+    select (select since from last_year), won, lost, won / nullif(won + lost, 0), won_amount / nullif(won_amount + lost_amount, 0),
+        won_amount / nullif(won, 0), (select won_cycle from cycle), (select max(reporting_currency) from marts.fct_kpi_win_rate)
+    from wins
+"""
+
+
+def print_kpi_summary(warehouse: Path) -> None:
+    with connect_warehouse(warehouse, read_only=True) as connection:
+        since, won, lost, win_rate, value_win_rate, deal_size, cycle, currency = connection.execute(KPI_SUMMARY_SQL).fetchone()
+        issues = connection.execute("select table_name || '.' || issue_type, row_count from marts.fct_data_quality_issues where row_count > 0 order by 1").fetchall()
+    print(f"\nKPIs for the 12 months from {since:%Y-%m} (marts schema):")
+    print(f"  win rate            {win_rate:8.1%}   ({won:,} won / {won + lost:,} closed)")
+    print(f"  value win rate      {value_win_rate:8.1%}")
+    print(f"  average deal size   {deal_size:12,.0f} {currency}")
+    print(f"  sales cycle (won)   {cycle:8.1f} days")
+    print("  data-quality exclusions: " + (", ".join(f"{name} {count:,}" for name, count in issues) or "none"))
+
+
 def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -116,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     land.add_argument("--landing", type=Path, default=None, help="landing folder (default $CRM_KPIS_LANDING or data/landing)")
     land.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $CRM_KPIS_WAREHOUSE or data/warehouse.duckdb)")
 
-    demo = commands.add_parser("demo", help="generate demo data, land it and print a summary")
+    demo = commands.add_parser("demo", help="generate demo data, land it, build the KPI marts and print a summary")
     demo.add_argument("--opportunities", type=int, default=DEMO_OPPORTUNITIES, help="number of opportunities (default %(default)s)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default %(default)s)")
     return parser
@@ -136,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             run_generate(arguments.opportunities, arguments.seed, DEFAULT_AS_OF, "parquet", False, landing)
             run_land(landing, warehouse)
             print_raw_summary(warehouse)
+            run_build(warehouse)
+            print_kpi_summary(warehouse)
     except CommandFailed as error:
         _say(f"crm-kpis {arguments.command}: error: {error}")
         return 1

@@ -1,0 +1,13 @@
+with accounts as (
+    select * from {{ ref('stg_crm__accounts') }}
+)
+
+select
+    account_id,
+    account_name,
+    industry,
+    segment,
+    country_code,
+    owner_id,
+    {{ crm_kpis.to_business_date('created_at') }} as created_date
+from accounts

@@ -1,0 +1,6 @@
+select
+    product_id,
+    product_name,
+    product_line,
+    is_recurring
+from {{ ref('stg_crm__products') }}

@@ -1,0 +1,53 @@
+{#- What the KPIs exclude or cannot attribute, and why: one row per check with its row count.
+    Zero-count checks are kept so a BI tool shows that the check ran. -#}
+with opportunities as (
+    select * from {{ ref('int_opportunities_enriched') }}
+),
+
+raw_opportunities as (
+    select * from {{ source('crm', 'opportunities') }}
+),
+
+raw_accounts as (
+    select * from {{ source('crm', 'accounts') }}
+),
+
+raw_activities as (
+    select * from {{ source('crm', 'activities') }}
+),
+
+checks as (
+    select 'opportunities' as table_name, 'deleted' as issue_type, 'excluded from every KPI' as effect,
+        sum(case when coalesce(is_deleted, false) then 1 else 0 end) as row_count
+    from raw_opportunities
+    union all
+    select 'accounts', 'deleted', 'excluded from dimensions', sum(case when coalesce(is_deleted, false) then 1 else 0 end)
+    from raw_accounts
+    union all
+    select 'activities', 'deleted', 'excluded from activity KPIs', sum(case when coalesce(is_deleted, false) then 1 else 0 end)
+    from raw_activities
+    union all
+    select 'opportunities', 'negative_amount', 'excluded from every KPI', sum(case when is_negative_amount then 1 else 0 end)
+    from opportunities
+    union all
+    select 'opportunities', 'unknown_stage', 'excluded from every KPI', sum(case when is_unknown_stage then 1 else 0 end)
+    from opportunities
+    union all
+    select 'opportunities', 'closed_without_close_date', 'excluded from every KPI', sum(case when is_closed_without_date then 1 else 0 end)
+    from opportunities
+    union all
+    select 'opportunities', 'missing_fx_rate', 'excluded from every KPI', sum(case when rate_to_reporting is null then 1 else 0 end)
+    from opportunities
+    union all
+    select 'opportunities', 'close_before_creation', 'excluded from sales cycle', sum(case when is_close_before_creation then 1 else 0 end)
+    from opportunities
+    union all
+    select 'opportunities', 'orphan_account', 'segment and industry reported as unknown', sum(case when is_orphan_account then 1 else 0 end)
+    from opportunities
+    union all
+    select 'opportunities', 'orphan_owner', 'owner not in dim_users', sum(case when is_orphan_owner then 1 else 0 end)
+    from opportunities
+)
+
+select table_name, issue_type, effect, coalesce(row_count, 0) as row_count
+from checks

@@ -1,0 +1,21 @@
+{#- KPI 7. Won opportunities closed in the month: won amount / won count, plus median and largest.
+    Roll up by summing won_amount and won_count; medians do not roll up. -#}
+with won as (
+    select * from {{ ref('int_opportunities_enriched') }}
+    where is_kpi_eligible and is_won
+)
+
+select
+    close_month as period_month,
+    owner_id,
+    coalesce(segment, 'unknown') as segment,
+    coalesce(industry, 'unknown') as industry,
+    coalesce(product_line, 'unknown') as product_line,
+    count(*) as won_count,
+    sum(amount_reporting) as won_amount,
+    {{ crm_kpis.safe_divide('sum(amount_reporting)', 'count(*)') }} as average_deal_size,
+    percentile_cont(0.5) within group (order by amount_reporting) as median_deal_size,
+    max(amount_reporting) as largest_deal,
+    '{{ var("reporting_currency") }}' as reporting_currency
+from won
+group by 1, 2, 3, 4, 5

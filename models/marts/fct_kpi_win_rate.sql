@@ -1,0 +1,23 @@
+{#- KPI 1. Opportunities closed in the month (business time zone): won and lost counts and
+    amounts beside the ratios, so any roll-up sums the parts and divides. Open deals are in neither. -#}
+with opportunities as (
+    select * from {{ ref('int_opportunities_enriched') }}
+    where is_kpi_eligible and is_closed
+)
+
+select
+    close_month as period_month,
+    owner_id,
+    coalesce(segment, 'unknown') as segment,
+    coalesce(industry, 'unknown') as industry,
+    coalesce(product_line, 'unknown') as product_line,
+    lead_source,
+    sum(case when is_won then 1 else 0 end) as won_count,
+    sum(case when is_won then 0 else 1 end) as lost_count,
+    sum(case when is_won then amount_reporting else 0 end) as won_amount,
+    sum(case when is_won then 0 else amount_reporting end) as lost_amount,
+    {{ crm_kpis.safe_divide('sum(case when is_won then 1 else 0 end)', 'count(*)') }} as win_rate,
+    {{ crm_kpis.safe_divide('sum(case when is_won then amount_reporting else 0 end)', 'sum(amount_reporting)') }} as value_win_rate,
+    '{{ var("reporting_currency") }}' as reporting_currency
+from opportunities
+group by 1, 2, 3, 4, 5, 6

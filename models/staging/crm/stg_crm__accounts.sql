@@ -1,0 +1,15 @@
+with source as (
+    select * from {{ source('crm', 'accounts') }}
+)
+
+select
+    account_id,
+    account_name,
+    industry,
+    segment,
+    upper(country) as country_code,
+    owner_id,
+    created_at,
+    updated_at
+from source
+where not coalesce(is_deleted, false)

@@ -1,0 +1,9 @@
+with source as (
+    select * from {{ source('crm', 'fx_rates') }}
+)
+
+select
+    upper(currency) as currency,
+    rate_month,
+    cast(rate as {{ dbt.type_numeric() }}) as rate
+from source

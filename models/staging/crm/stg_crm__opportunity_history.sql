@@ -1,0 +1,14 @@
+with source as (
+    select * from {{ source('crm', 'opportunity_history') }}
+)
+
+select
+    opportunity_id,
+    changed_at,
+    stage,
+    cast(amount as {{ dbt.type_numeric() }}) as amount,
+    upper(currency) as currency,
+    expected_close_date,
+    probability,
+    forecast_category
+from source

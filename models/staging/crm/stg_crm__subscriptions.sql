@@ -1,0 +1,14 @@
+with source as (
+    select * from {{ source('crm', 'subscriptions') }}
+)
+
+select
+    subscription_id,
+    account_id,
+    product_id,
+    start_date,
+    end_date,
+    cast(mrr_amount as {{ dbt.type_numeric() }}) as mrr_amount,
+    upper(currency) as currency,
+    updated_at
+from source

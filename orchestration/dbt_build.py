@@ -1,0 +1,21 @@
+"""Running dbt on the warehouse with the project's own dbt (not whatever is on PATH)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def dbt_executable() -> Path:
+    return Path(sys.executable).parent / "dbt"
+
+
+def run_dbt(arguments: list[str], warehouse: Path, quiet: bool = False) -> subprocess.CompletedProcess:
+    """One dbt invocation (each costs ~4 s of start-up, so callers prefer one `build`)."""
+    environment = {**os.environ, "CRM_KPIS_WAREHOUSE": str(warehouse.resolve())}
+    command = [str(dbt_executable()), *arguments, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    return subprocess.run(command, cwd=PROJECT_DIR, env=environment, capture_output=quiet, text=True)
