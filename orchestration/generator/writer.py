@@ -63,6 +63,16 @@ def _transcode_to_cp1252(path: Path) -> None:
     temporary.replace(path)
 
 
+def _copy_to_file(connection: duckdb.DuckDBPyConnection, query: str, path: Path, file_format: str) -> int:
+    """Write one query's rows to one landing file in the format's flavour; returns the row count."""
+    if file_format == "csv-nordic":
+        query = _nordic_projection(connection, query)
+    rows = connection.execute(f"copy ({query}) to '{path}' {_copy_options(file_format)}").fetchone()[0]
+    if file_format == "csv-nordic":
+        _transcode_to_cp1252(path)
+    return rows
+
+
 def _messy_statements(settings: GeneratorSettings) -> list[str]:
     count = settings.defects_per_kind
 
@@ -158,12 +168,7 @@ def generate_landing(
                 folder = out_dir / table
                 folder.mkdir(parents=True, exist_ok=True)
                 path = folder / f"part-0.{extension}"
-                ordered = f"select * from ({query}) order by {order_by}"
-                if file_format == "csv-nordic":
-                    ordered = _nordic_projection(connection, ordered)
-                rows = connection.execute(f"copy ({ordered}) to '{path}' {_copy_options(file_format)}").fetchone()[0]
-                if file_format == "csv-nordic":
-                    _transcode_to_cp1252(path)
+                rows = _copy_to_file(connection, f"select * from ({query}) order by {order_by}", path, file_format)
                 result = WrittenTable(table, path, rows, time.perf_counter() - started)
                 written.append(result)
                 if progress:
@@ -180,12 +185,9 @@ def _write_messy_extras(
 ) -> list[WrittenTable]:
     extension = EXTENSION[file_format]
     duplicates = out_dir / "opportunities" / f"part-1-duplicates.{extension}"
-    query = f"select * from opportunities_current order by opportunity_id limit {settings.defects_per_kind}"
-    if file_format == "csv-nordic":
-        query = _nordic_projection(connection, query)
-    connection.execute(f"copy ({query}) to '{duplicates}' {_copy_options(file_format)}")
-    if file_format == "csv-nordic":
-        _transcode_to_cp1252(duplicates)
+    _copy_to_file(
+        connection, f"select * from opportunities_current order by opportunity_id limit {settings.defects_per_kind}", duplicates, file_format
+    )
     bad_dates = out_dir / "opportunities" / "part-2-bad-dates.csv"
     bad_rows = _bad_dates_csv(connection, settings, bad_dates)
     return [
