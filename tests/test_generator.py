@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from orchestration.generator import GeneratorSettings, generate_landing
+from orchestration.generator.writer import EXTENSION
 from orchestration.landing import land_directory
 
 AS_OF = date(2026, 6, 30)
@@ -46,9 +47,8 @@ def test_same_seed_gives_identical_files(tmp_path, file_format):
     generate_landing(GeneratorSettings(800, 11, AS_OF, messy=True), second, file_format)
     generate_landing(GeneratorSettings(800, 12, AS_OF, messy=True), other, file_format)
     assert _digests(first) == _digests(second)
-    assert _digests(first)["opportunities/part-0." + ("parquet" if file_format == "parquet" else "csv" if file_format == "csv-nordic" else "jsonl")] != _digests(other)[
-        "opportunities/part-0." + ("parquet" if file_format == "parquet" else "csv" if file_format == "csv-nordic" else "jsonl")
-    ]
+    opportunities_file = f"opportunities/part-0.{EXTENSION[file_format]}"
+    assert _digests(first)[opportunities_file] != _digests(other)[opportunities_file]
 
 
 def test_every_contract_table_is_written(clean_landing):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .reference_data import (
-    ACTIVITY_TYPES, CHANNELS, COMPANY_KINDS, COMPANY_STEMS, COUNTRY_CURRENCY, COUNTRY_LEGAL_SUFFIX,
+    CHANNELS, COMPANY_KINDS, COMPANY_STEMS, COUNTRY_CURRENCY, COUNTRY_LEGAL_SUFFIX,
     EUR_PER_UNIT, FIRST_NAMES, INDUSTRIES, LAST_NAMES, LOST_REASONS, OPEN_STAGES, PRODUCTS, REGIONS,
     SEGMENTS, STAGE_DEFAULT_PROBABILITY, STAGE_FORECAST_CATEGORY,
 )
@@ -274,7 +274,7 @@ def opportunities_query(settings: GeneratorSettings) -> str:
 
 def history_query() -> str:
     """Each row holds the values after the change; the last row equals the current state."""
-    return """
+    return f"""
         with current_state as (select * from opportunities_current)
         select h.opportunity_id, h.changed_at, h.stage,
             case when h.earlier_amount_factor is not null and h.changed_at < h.midpoint and h.seq < h.steps
@@ -285,15 +285,14 @@ def history_query() -> str:
                  else c.expected_close_date end as expected_close_date,
             case when h.seq = h.steps then c.probability end as probability,
             case when h.seq = h.steps then c.forecast_category
-                 else case when h.stage in ('Prospecting', 'Qualification') then 'pipeline'
-                           when h.stage in ('Discovery', 'Proposal') then 'best_case' else 'commit' end end as forecast_category
+                 else {_map_case('h.stage', STAGE_FORECAST_CATEGORY)} end as forecast_category
         from gen_history h join current_state c using (opportunity_id)
     """
 
 
 def amount_change_rows_query() -> str:
     """Pure amount changes: a row in the middle of the deal holding the new amount, same stage."""
-    return """
+    return f"""
         with changed as (
             select h.*, row_number() over (partition by h.i order by h.seq desc) as back
             from gen_history h
@@ -301,8 +300,7 @@ def amount_change_rows_query() -> str:
         )
         select c.opportunity_id, c.midpoint as changed_at, c.stage, c.amount, c.currency,
             cs.expected_close_date, null::double as probability,
-            case when c.stage in ('Prospecting', 'Qualification') then 'pipeline'
-                 when c.stage in ('Discovery', 'Proposal') then 'best_case' else 'commit' end as forecast_category
+            {_map_case('c.stage', STAGE_FORECAST_CATEGORY)} as forecast_category
         from changed c join opportunities_current cs using (opportunity_id)
         where c.back = 1
     """
@@ -518,6 +516,3 @@ def forecast_submissions_query(settings: GeneratorSettings) -> str:
         from submissions
     """
 
-
-def activity_types() -> list[str]:
-    return ACTIVITY_TYPES

@@ -72,4 +72,3 @@ PRODUCTS = [
     ("P08", "Integration Pack", "Services", False),
 ]
 LOST_REASONS = ["Price", "Competitor", "No decision", "Timing", "Missing feature", "Budget"]
-ACTIVITY_TYPES = ["call", "email", "meeting", "task", "other"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import logging
 import shutil
 import tempfile
 import time
@@ -16,7 +15,6 @@ import duckdb
 from . import crm_tables_sql as sql
 from .crm_tables_sql import GeneratorSettings
 
-log = logging.getLogger(__name__)
 
 FORMATS = ("parquet", "csv", "csv-nordic", "jsonl")
 EXTENSION = {"parquet": "parquet", "csv": "csv", "csv-nordic": "csv", "jsonl": "jsonl"}

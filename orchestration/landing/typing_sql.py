@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from .contract import BOOL, DATE, INT, NUMBER, TIMESTAMP, TableContract
+from .contract import DATE, NUMBER, TIMESTAMP, TableContract
 from .file_options import FileOptions
 from .file_source import FileSource, quote_literal
 
@@ -33,8 +33,6 @@ def typed_expression(value_sql: str, sql_type: str, options: FileOptions) -> str
             return f"try_strptime({text}, {quote_literal(options.timestamp_format)})::timestamp"
         # via timestamptz so an explicit offset is honoured; the session time zone is UTC
         return f"try_cast(try_cast({value_sql} as timestamptz) as timestamp)"
-    if sql_type in (INT, BOOL):
-        return f"try_cast({value_sql} as {sql_type})"
     return f"try_cast({value_sql} as {sql_type})"
 
 
