@@ -16,6 +16,10 @@ raw_activities as (
     select * from {{ source('crm', 'activities') }}
 ),
 
+intervals as (
+    select * from {{ ref('int_opportunity_history_intervals') }}
+),
+
 checks as (
     select 'opportunities' as table_name, 'deleted' as issue_type, 'excluded from every KPI' as effect,
         sum(case when coalesce(is_deleted, false) then 1 else 0 end) as row_count
@@ -47,6 +51,10 @@ checks as (
     union all
     select 'opportunities', 'orphan_owner', 'owner not in dim_users', sum(case when is_orphan_owner then 1 else 0 end)
     from opportunities
+    union all
+    select 'opportunity_history', 'opportunity_without_history', 'point-in-time KPIs use its current values from its creation',
+        sum(case when is_derived_from_current_values then 1 else 0 end)
+    from intervals
 )
 
 select table_name, issue_type, effect, coalesce(row_count, 0) as row_count

@@ -17,7 +17,8 @@ select
     source.opportunity_id,
     source.lead_id,
     source.duration_minutes,
-    source.updated_at
+    source.updated_at,
+    source._loaded_at as loaded_at
 from source
 left join activity_type_map on lower(source.activity_type) = activity_type_map.source_value
 where not coalesce(source.is_deleted, false)

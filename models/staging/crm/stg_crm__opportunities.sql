@@ -23,6 +23,7 @@ select
     coalesce(is_won, false) as is_won,
     lost_reason,
     forecast_category,
-    updated_at
+    updated_at,
+    _loaded_at as loaded_at
 from source
 where not coalesce(is_deleted, false)

@@ -10,5 +10,6 @@ select
     upper(currency) as currency,
     expected_close_date,
     probability,
-    forecast_category
+    forecast_category,
+    _loaded_at as loaded_at
 from source

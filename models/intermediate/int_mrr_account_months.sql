@@ -1,0 +1,114 @@
+{#- MRR per account and month from the subscriptions active on the month's last day (start_date <=
+    last day <= end_date, end_date NULL = running; both are local dates and end_date is the last day
+    served), in the reporting currency at that month's rate. Each account has a row for every month
+    it has MRR and for the month after (MRR 0: the churn).
+
+    Movements explain the change from the previous month exactly: new (first MRR ever), reactivation
+    (MRR again after a gap), expansion / contraction (change at this month's rate), churn (to 0, at
+    this month's rate) and fx (last month's MRR revalued at this month's rate). So
+    new + reactivation + expansion + contraction + churn + fx = mrr - previous_mrr, always. -#}
+with subscriptions as (
+    select * from {{ ref('stg_crm__subscriptions') }}
+),
+
+dates as (
+    select * from {{ ref('dim_date') }}
+),
+
+fx_rates as (
+    select * from {{ ref('int_fx_rates_monthly') }}
+),
+
+months as (
+    select month_start, month_end
+    from dates
+    where date_day = month_start
+        and month_start >= (select cast({{ dbt.date_trunc('month', 'min(start_date)') }} as date) from subscriptions)
+        and month_start <= cast({{ dbt.date_trunc('month', crm_kpis.as_of_date()) }} as date)
+),
+
+local_mrr as (
+    select
+        subscriptions.account_id,
+        subscriptions.currency,
+        months.month_start,
+        sum(subscriptions.mrr_amount) as mrr_local
+    from subscriptions
+    inner join months
+        on subscriptions.start_date <= months.month_end
+        and (subscriptions.end_date is null or subscriptions.end_date >= months.month_end)
+    group by subscriptions.account_id, subscriptions.currency, months.month_start
+),
+
+account_currency_months as (
+    select account_id, currency, month_start from local_mrr
+    union
+    select local_mrr.account_id, local_mrr.currency, cast({{ dbt.dateadd('month', 1, 'local_mrr.month_start') }} as date)
+    from local_mrr
+),
+
+paired as (
+    select
+        grid.account_id,
+        grid.month_start,
+        coalesce(this_month.mrr_local, 0) * this_rate.rate_to_reporting as mrr,
+        coalesce(last_month.mrr_local, 0) * last_rate.rate_to_reporting as previous_mrr,
+        coalesce(last_month.mrr_local, 0) * this_rate.rate_to_reporting as previous_mrr_at_current_rate
+    from account_currency_months as grid
+    inner join months on grid.month_start = months.month_start
+    left join local_mrr as this_month
+        on grid.account_id = this_month.account_id
+        and grid.currency = this_month.currency
+        and grid.month_start = this_month.month_start
+    left join local_mrr as last_month
+        on grid.account_id = last_month.account_id
+        and grid.currency = last_month.currency
+        and grid.month_start = cast({{ dbt.dateadd('month', 1, 'last_month.month_start') }} as date)
+    left join fx_rates as this_rate
+        on grid.currency = this_rate.currency and grid.month_start = this_rate.rate_month
+    left join fx_rates as last_rate
+        on grid.currency = last_rate.currency
+        and cast({{ dbt.dateadd('month', -1, 'grid.month_start') }} as date) = last_rate.rate_month
+),
+
+account_months as (
+    select
+        account_id,
+        month_start,
+        sum(mrr) as mrr,
+        sum(previous_mrr) as previous_mrr,
+        sum(previous_mrr_at_current_rate) as previous_mrr_at_current_rate
+    from paired
+    group by account_id, month_start
+),
+
+with_past as (
+    select
+        account_months.*,
+        coalesce(max(case when mrr > 0 then 1 else 0 end) over (
+            partition by account_id order by month_start rows between unbounded preceding and 1 preceding
+        ), 0) = 1 as had_mrr_before
+    from account_months
+)
+
+select
+    account_id,
+    month_start,
+    mrr,
+    12 * mrr as arr,
+    previous_mrr,
+    case when previous_mrr = 0 and mrr > 0 and not had_mrr_before then mrr else 0 end as new_mrr,
+    case when previous_mrr = 0 and mrr > 0 and had_mrr_before then mrr else 0 end as reactivation_mrr,
+    case when previous_mrr > 0 and mrr > previous_mrr_at_current_rate then mrr - previous_mrr_at_current_rate else 0 end as expansion_mrr,
+    case when previous_mrr > 0 and mrr > 0 and mrr < previous_mrr_at_current_rate then mrr - previous_mrr_at_current_rate else 0 end as contraction_mrr,
+    case when previous_mrr > 0 and mrr = 0 then -previous_mrr_at_current_rate else 0 end as churned_mrr,
+    previous_mrr_at_current_rate - previous_mrr as fx_mrr,
+    case
+        when previous_mrr = 0 and mrr > 0 and not had_mrr_before then 'new'
+        when previous_mrr = 0 and mrr > 0 then 'reactivation'
+        when previous_mrr > 0 and mrr = 0 then 'churn'
+        when mrr > previous_mrr_at_current_rate then 'expansion'
+        when mrr < previous_mrr_at_current_rate then 'contraction'
+        else 'unchanged'
+    end as movement_type
+from with_past

@@ -1,0 +1,117 @@
+{#- Opportunity history as intervals: each change's values hold from valid_from until the next change
+    (valid_to, NULL while current). An opportunity without any history row gets one interval from its
+    creation with today's values (flagged), so point-in-time questions still see it.
+
+    Incremental: history is append-mostly, but a new change closes the previous interval, so every
+    run rebuilds all intervals of the opportunities that received rows since the last run
+    (delete+insert on opportunity_id). Watermark: the landing time of the rows. -#}
+{{ config(materialized='incremental', unique_key='opportunity_id', incremental_strategy='delete+insert') }}
+
+with history as (
+    select * from {{ ref('stg_crm__opportunity_history') }}
+),
+
+opportunities as (
+    select * from {{ ref('stg_crm__opportunities') }}
+),
+
+stages as (
+    select * from {{ ref('opportunity_stages') }}
+),
+
+{% if is_incremental() %}
+watermark as (
+    select max(loaded_at) as loaded_at from {{ this }}
+),
+
+changed_opportunities as (
+    select distinct history.opportunity_id
+    from history
+    where history.loaded_at > (select loaded_at from watermark)
+    union
+    select opportunities.opportunity_id
+    from opportunities
+    where opportunities.loaded_at > (select loaded_at from watermark)
+),
+
+history_to_build as (
+    select history.*
+    from history
+    inner join changed_opportunities on history.opportunity_id = changed_opportunities.opportunity_id
+),
+
+opportunities_to_build as (
+    select opportunities.*
+    from opportunities
+    inner join changed_opportunities on opportunities.opportunity_id = changed_opportunities.opportunity_id
+),
+{% else %}
+history_to_build as (
+    select * from history
+),
+
+opportunities_to_build as (
+    select * from opportunities
+),
+{% endif %}
+
+opportunities_without_history as (
+    select
+        opportunities_to_build.opportunity_id,
+        opportunities_to_build.created_at as changed_at,
+        opportunities_to_build.stage,
+        opportunities_to_build.amount,
+        opportunities_to_build.currency,
+        opportunities_to_build.expected_close_date,
+        opportunities_to_build.probability,
+        opportunities_to_build.forecast_category,
+        opportunities_to_build.loaded_at,
+        true as is_derived_from_current_values
+    from opportunities_to_build
+    left join history on opportunities_to_build.opportunity_id = history.opportunity_id
+    where history.opportunity_id is null
+),
+
+changes as (
+    select
+        opportunity_id, changed_at, stage, amount, currency, expected_close_date, probability,
+        forecast_category, loaded_at, false as is_derived_from_current_values
+    from history_to_build
+    union all
+    select * from opportunities_without_history
+),
+
+sequenced as (
+    select
+        changes.*,
+        row_number() over (partition by changes.opportunity_id order by changes.changed_at, stages.stage_order) as change_seq,
+        lead(changes.changed_at) over (partition by changes.opportunity_id order by changes.changed_at, stages.stage_order) as next_changed_at,
+        stages.stage_order,
+        stages.is_closed as is_closed_stage,
+        stages.is_won as is_won_stage,
+        stages.default_probability
+    from changes
+    left join stages on changes.stage = stages.stage
+)
+
+select
+    opportunity_id,
+    change_seq,
+    changed_at as valid_from,
+    next_changed_at as valid_to,
+    {{ crm_kpis.to_business_time('changed_at') }} as valid_from_local,
+    {{ crm_kpis.to_business_time('next_changed_at') }} as valid_to_local,
+    next_changed_at is null as is_current,
+    stage,
+    stage_order,
+    is_closed_stage,
+    is_won_stage,
+    amount,
+    currency,
+    expected_close_date,
+    probability,
+    coalesce(probability, default_probability) as effective_probability,
+    forecast_category,
+    is_derived_from_current_values,
+    loaded_at
+from sequenced

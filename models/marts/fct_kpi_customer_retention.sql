@@ -1,0 +1,116 @@
+{#- KPI 12. Customer retention per month, quarter and year, by segment. Customers at a date are
+    accounts with MRR > 0 (without subscription data: a won deal in the trailing 12 months).
+    customers_start = at the end of the month before the period, customers_end = at the end of its
+    last month, new = customers at the end who were not at the start, so
+    retention_rate = (customers_end - new_customers) / customers_start = retained / start.
+    logo_churn_rate = churned / start. GRR = sum over start customers of min(end MRR, start MRR) /
+    start MRR, NRR = their end MRR / start MRR (NULL without subscription data). Counts and MRR
+    parts add up across segments within one period. -#}
+with customer_months as (
+    select * from {{ ref('int_customer_months') }}
+),
+
+accounts as (
+    select * from {{ ref('dim_accounts') }}
+),
+
+dates as (
+    select * from {{ ref('dim_date') }}
+),
+
+periods as (
+    select
+        'month' as period_grain,
+        month_start as period_start,
+        month_start as end_month
+    from dates
+    where date_day = month_start
+    union all
+    select
+        'quarter' as period_grain,
+        quarter_start as period_start,
+        cast({{ dbt.dateadd('month', 2, 'quarter_start') }} as date) as end_month
+    from dates
+    where date_day = quarter_start
+    union all
+    select
+        'year' as period_grain,
+        year_start as period_start,
+        cast({{ dbt.dateadd('month', 11, 'year_start') }} as date) as end_month
+    from dates
+    where date_day = year_start
+),
+
+measurable_periods as (
+    select
+        periods.*,
+        cast({{ dbt.dateadd('month', -1, 'periods.period_start') }} as date) as start_month
+    from periods
+    where cast({{ dbt.dateadd('month', -1, 'periods.period_start') }} as date) >= (select min(month_start) from customer_months)
+        and periods.end_month <= (select max(month_start) from customer_months)
+),
+
+at_start as (
+    select measurable_periods.period_grain, measurable_periods.period_start, customer_months.account_id, customer_months.mrr
+    from measurable_periods
+    inner join customer_months on customer_months.month_start = measurable_periods.start_month
+),
+
+at_end as (
+    select measurable_periods.period_grain, measurable_periods.period_start, customer_months.account_id, customer_months.mrr
+    from measurable_periods
+    inner join customer_months on customer_months.month_start = measurable_periods.end_month
+),
+
+customer_periods as (
+    select
+        coalesce(at_start.period_grain, at_end.period_grain) as period_grain,
+        coalesce(at_start.period_start, at_end.period_start) as period_start,
+        coalesce(at_start.account_id, at_end.account_id) as account_id,
+        at_start.account_id is not null as is_customer_at_start,
+        at_end.account_id is not null as is_customer_at_end,
+        at_start.mrr as start_mrr,
+        at_end.mrr as end_mrr
+    from at_start
+    full outer join at_end
+        on at_start.period_grain = at_end.period_grain
+        and at_start.period_start = at_end.period_start
+        and at_start.account_id = at_end.account_id
+),
+
+counted as (
+    select
+        customer_periods.period_grain,
+        customer_periods.period_start,
+        coalesce(accounts.segment, 'unknown') as segment,
+        sum(case when is_customer_at_start then 1 else 0 end) as customers_start,
+        sum(case when is_customer_at_end then 1 else 0 end) as customers_end,
+        sum(case when is_customer_at_end and not is_customer_at_start then 1 else 0 end) as new_customers,
+        sum(case when is_customer_at_start and is_customer_at_end then 1 else 0 end) as retained_customers,
+        sum(case when is_customer_at_start and not is_customer_at_end then 1 else 0 end) as churned_customers,
+        sum(case when is_customer_at_start then start_mrr end) as start_mrr,
+        sum(case when is_customer_at_start then
+            case when coalesce(end_mrr, 0) < start_mrr then coalesce(end_mrr, 0) else start_mrr end end) as retained_mrr_capped,
+        sum(case when is_customer_at_start then coalesce(end_mrr, 0) end) as start_customers_end_mrr
+    from customer_periods
+    left join accounts on customer_periods.account_id = accounts.account_id
+    group by customer_periods.period_grain, customer_periods.period_start, coalesce(accounts.segment, 'unknown')
+)
+
+select
+    period_grain,
+    period_start,
+    segment,
+    customers_start,
+    customers_end,
+    new_customers,
+    retained_customers,
+    churned_customers,
+    {{ crm_kpis.safe_divide('customers_end - new_customers', 'customers_start') }} as retention_rate,
+    {{ crm_kpis.safe_divide('churned_customers', 'customers_start') }} as logo_churn_rate,
+    start_mrr,
+    retained_mrr_capped,
+    start_customers_end_mrr,
+    {{ crm_kpis.safe_divide('retained_mrr_capped', 'start_mrr') }} as gross_revenue_retention,
+    {{ crm_kpis.safe_divide('start_customers_end_mrr', 'start_mrr') }} as net_revenue_retention
+from counted

@@ -1,0 +1,198 @@
+{#- KPI 10. Forecast accuracy per month and quarter, by team and for the company (level column).
+    pipeline_forecast = weighted pipeline as of the period's first day (the snapshot at the end of
+    the previous month) of deals expected to close in the period; submitted_forecast = each rep's
+    latest forecast_submissions row for exactly this period submitted before it started; actual =
+    won amount closed in the period. error = forecast - actual, ape = abs(error) / actual,
+    accuracy = 1 - ape, bias = error / actual; NULL when actual is 0 or no snapshot exists. -#}
+with snapshots as (
+    select * from {{ ref('int_pipeline_snapshots') }}
+    where is_month_end
+),
+
+opportunities as (
+    select * from {{ ref('int_opportunities_enriched') }}
+    where is_kpi_eligible
+),
+
+submissions as (
+    select * from {{ ref('stg_crm__forecast_submissions') }}
+),
+
+users as (
+    select * from {{ ref('dim_users') }}
+),
+
+dates as (
+    select * from {{ ref('dim_date') }}
+),
+
+fx_rates as (
+    select * from {{ ref('int_fx_rates_monthly') }}
+),
+
+data_start as (
+    select min(created_month) as month_start from opportunities
+),
+
+periods as (
+    select
+        'month' as period_grain,
+        month_start as period_start,
+        month_end as period_end
+    from dates
+    where date_day = month_start
+    union all
+    select
+        'quarter' as period_grain,
+        quarter_start as period_start,
+        cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'quarter_start')) }} as date) as period_end
+    from dates
+    where date_day = quarter_start
+),
+
+reporting_periods as (
+    select
+        periods.*,
+        cast({{ dbt.dateadd('day', -1, 'periods.period_start') }} as date) as forecast_snapshot_date
+    from periods
+    where periods.period_start >= (select month_start from data_start)
+        and periods.period_start <= {{ crm_kpis.as_of_date() }}
+),
+
+available_snapshots as (
+    select distinct snapshot_date from snapshots
+),
+
+pipeline_forecast as (
+    select
+        reporting_periods.period_grain,
+        reporting_periods.period_start,
+        snapshots.owner_id,
+        sum(snapshots.weighted_amount_reporting) as pipeline_forecast
+    from reporting_periods
+    inner join snapshots
+        on snapshots.snapshot_date = reporting_periods.forecast_snapshot_date
+        and snapshots.expected_close_date >= reporting_periods.period_start
+        and snapshots.expected_close_date <= reporting_periods.period_end
+    group by reporting_periods.period_grain, reporting_periods.period_start, snapshots.owner_id
+),
+
+latest_submissions as (
+    select *
+    from (
+        select
+            reporting_periods.period_grain,
+            reporting_periods.period_start,
+            submissions.user_id as owner_id,
+            submissions.forecast_amount * fx_rates.rate_to_reporting as submitted_forecast,
+            row_number() over (
+                partition by reporting_periods.period_grain, reporting_periods.period_start, submissions.user_id
+                order by submissions.submitted_at desc
+            ) as submission_rank
+        from reporting_periods
+        inner join submissions
+            on submissions.period_start = reporting_periods.period_start
+            and submissions.period_end = reporting_periods.period_end
+            and {{ crm_kpis.to_business_time('submissions.submitted_at') }} < cast(reporting_periods.period_start as {{ dbt.type_timestamp() }})
+        left join fx_rates
+            on submissions.currency = fx_rates.currency
+            and reporting_periods.period_start = fx_rates.rate_month
+    ) as ranked
+    where submission_rank = 1
+),
+
+actuals as (
+    select
+        reporting_periods.period_grain,
+        reporting_periods.period_start,
+        opportunities.owner_id,
+        sum(opportunities.amount_reporting) as actual_amount
+    from reporting_periods
+    inner join opportunities
+        on opportunities.is_won
+        and opportunities.close_date >= reporting_periods.period_start
+        and opportunities.close_date <= reporting_periods.period_end
+    group by reporting_periods.period_grain, reporting_periods.period_start, opportunities.owner_id
+),
+
+owner_periods as (
+    select period_grain, period_start, owner_id from pipeline_forecast
+    union
+    select period_grain, period_start, owner_id from latest_submissions
+    union
+    select period_grain, period_start, owner_id from actuals
+),
+
+by_owner as (
+    select
+        owner_periods.period_grain,
+        owner_periods.period_start,
+        coalesce(users.team, 'unknown') as team,
+        coalesce(pipeline_forecast.pipeline_forecast, 0) as pipeline_forecast,
+        latest_submissions.submitted_forecast,
+        coalesce(actuals.actual_amount, 0) as actual_amount
+    from owner_periods
+    left join users on owner_periods.owner_id = users.user_id
+    left join pipeline_forecast
+        on owner_periods.period_grain = pipeline_forecast.period_grain
+        and owner_periods.period_start = pipeline_forecast.period_start
+        and owner_periods.owner_id = pipeline_forecast.owner_id
+    left join latest_submissions
+        on owner_periods.period_grain = latest_submissions.period_grain
+        and owner_periods.period_start = latest_submissions.period_start
+        and owner_periods.owner_id = latest_submissions.owner_id
+    left join actuals
+        on owner_periods.period_grain = actuals.period_grain
+        and owner_periods.period_start = actuals.period_start
+        and owner_periods.owner_id = actuals.owner_id
+),
+
+by_level as (
+    select 'team' as level, period_grain, period_start, team,
+        sum(pipeline_forecast) as pipeline_forecast, sum(submitted_forecast) as submitted_forecast,
+        sum(actual_amount) as actual_amount
+    from by_owner
+    group by period_grain, period_start, team
+    union all
+    select 'company' as level, period_grain, period_start, 'all' as team,
+        sum(pipeline_forecast), sum(submitted_forecast), sum(actual_amount)
+    from by_owner
+    group by period_grain, period_start
+),
+
+measured as (
+    select
+        by_level.level,
+        by_level.period_grain,
+        by_level.period_start,
+        reporting_periods.period_end,
+        by_level.team,
+        case when available_snapshots.snapshot_date is not null then by_level.pipeline_forecast end as pipeline_forecast,
+        by_level.submitted_forecast,
+        by_level.actual_amount
+    from by_level
+    inner join reporting_periods
+        on by_level.period_grain = reporting_periods.period_grain
+        and by_level.period_start = reporting_periods.period_start
+    left join available_snapshots on reporting_periods.forecast_snapshot_date = available_snapshots.snapshot_date
+)
+
+select
+    level,
+    period_grain,
+    period_start,
+    period_end,
+    team,
+    pipeline_forecast,
+    actual_amount,
+    pipeline_forecast - actual_amount as forecast_error,
+    abs(pipeline_forecast - actual_amount) / nullif(actual_amount, 0) as absolute_percentage_error,
+    1 - abs(pipeline_forecast - actual_amount) / nullif(actual_amount, 0) as forecast_accuracy,
+    (pipeline_forecast - actual_amount) / nullif(actual_amount, 0) as forecast_bias,
+    submitted_forecast,
+    submitted_forecast - actual_amount as submitted_error,
+    abs(submitted_forecast - actual_amount) / nullif(actual_amount, 0) as submitted_absolute_percentage_error,
+    1 - abs(submitted_forecast - actual_amount) / nullif(actual_amount, 0) as submitted_accuracy,
+    (submitted_forecast - actual_amount) / nullif(actual_amount, 0) as submitted_bias,
+    '{{ var("reporting_currency") }}' as reporting_currency
+from measured

@@ -1,0 +1,15 @@
+{#- KPI 5. Lead-to-customer rate. Cohort = leads created in the month; customers = leads whose
+    converted opportunity (or, naming only an account, that account's first opportunity) is won, as
+    of the build. Roll up by summing the counts. -#}
+with leads as (
+    select * from {{ ref('int_lead_conversions') }}
+)
+
+select
+    cohort_month as period_month,
+    lead_source,
+    count(*) as lead_count,
+    sum(case when is_customer then 1 else 0 end) as customer_count,
+    {{ crm_kpis.safe_divide('sum(case when is_customer then 1 else 0 end)', 'count(*)') }} as lead_to_customer_rate
+from leads
+group by cohort_month, lead_source

@@ -1,0 +1,26 @@
+{#- KPI 9, second measure. Pipeline created in the month: every deal created in the month (business
+    time zone), whatever its status now, with its current amount at the created month's rate.
+    Counts and amounts roll up by summing. -#}
+with opportunities as (
+    select * from {{ ref('int_opportunities_enriched') }}
+    where is_kpi_eligible
+),
+
+fx_rates as (
+    select * from {{ ref('int_fx_rates_monthly') }}
+)
+
+select
+    opportunities.created_month as period_month,
+    opportunities.owner_id,
+    coalesce(opportunities.product_line, 'unknown') as product_line,
+    count(*) as created_count,
+    sum(opportunities.amount * fx_rates.rate_to_reporting) as created_amount,
+    sum(case when opportunities.is_won then 1 else 0 end) as won_to_date_count,
+    sum(case when opportunities.is_closed then 0 else 1 end) as still_open_count,
+    '{{ var("reporting_currency") }}' as reporting_currency
+from opportunities
+left join fx_rates
+    on opportunities.currency = fx_rates.currency
+    and opportunities.created_month = fx_rates.rate_month
+group by opportunities.created_month, opportunities.owner_id, coalesce(opportunities.product_line, 'unknown')

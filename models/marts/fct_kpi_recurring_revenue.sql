@@ -1,0 +1,31 @@
+{#- KPI 11. MRR and ARR per month (subscriptions active on the month's last day) with the movements
+    that explain the change from the previous month: opening_mrr + new + reactivation + expansion +
+    contraction + churned + fx = mrr. Everything is additive across segments; MRR is a stock, so sum
+    it across segments, never across months. -#}
+with account_months as (
+    select * from {{ ref('int_mrr_account_months') }}
+),
+
+accounts as (
+    select * from {{ ref('dim_accounts') }}
+)
+
+select
+    account_months.month_start as period_month,
+    coalesce(accounts.segment, 'unknown') as segment,
+    sum(account_months.previous_mrr) as opening_mrr,
+    sum(account_months.new_mrr) as new_mrr,
+    sum(account_months.reactivation_mrr) as reactivation_mrr,
+    sum(account_months.expansion_mrr) as expansion_mrr,
+    sum(account_months.contraction_mrr) as contraction_mrr,
+    sum(account_months.churned_mrr) as churned_mrr,
+    sum(account_months.fx_mrr) as fx_mrr,
+    sum(account_months.mrr) as mrr,
+    sum(account_months.arr) as arr,
+    sum(case when account_months.mrr > 0 then 1 else 0 end) as paying_accounts,
+    sum(case when account_months.movement_type = 'new' then 1 else 0 end) as new_accounts,
+    sum(case when account_months.movement_type = 'churn' then 1 else 0 end) as churned_accounts,
+    '{{ var("reporting_currency") }}' as reporting_currency
+from account_months
+left join accounts on account_months.account_id = accounts.account_id
+group by account_months.month_start, coalesce(accounts.segment, 'unknown')

@@ -1,0 +1,32 @@
+{#- KPI 3. Days spent in each stage, for stage visits that ended in the month (business time zone).
+    A skipped stage counts as a visit of 0 days; a move back to an earlier stage is counted as a
+    regression of the stage it left. Roll up by summing visit_count and days_sum. -#}
+with visits as (
+    select * from {{ ref('int_opportunity_stage_visits') }}
+    where not is_current
+),
+
+opportunities as (
+    select * from {{ ref('int_opportunities_enriched') }}
+    where is_kpi_eligible
+),
+
+ended_visits as (
+    select visits.*, opportunities.owner_id
+    from visits
+    inner join opportunities on visits.opportunity_id = opportunities.opportunity_id
+)
+
+select
+    exited_month as period_month,
+    owner_id,
+    stage,
+    min(stage_order) as stage_order,
+    count(*) as visit_count,
+    sum(case when is_skipped then 1 else 0 end) as skipped_count,
+    sum(case when is_regression then 1 else 0 end) as regression_count,
+    sum(duration_days) as days_sum,
+    {{ crm_kpis.safe_divide('sum(duration_days)', 'count(*)') }} as days_avg,
+    percentile_cont(0.5) within group (order by duration_days) as days_median
+from ended_visits
+group by exited_month, owner_id, stage
