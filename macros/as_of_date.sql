@@ -1,8 +1,10 @@
-{#- The date "as of the build": var as_of_date when set (tests and back-fills pin it), else today in
-    the business time zone. Snapshots, the current quota period's pace and trailing windows use it. -#}
+{#- The date "as of the build": var as_of_date, else env CRM_KPIS_AS_OF_DATE (tests, back-fills and
+    the demo's fixed data pin it), else today in the business time zone. Point-in-time snapshots,
+    the current quota period's pace and trailing windows use it. -#}
 {% macro as_of_date() -%}
-    {%- if var('as_of_date', none) -%}
-    cast('{{ var("as_of_date") }}' as date)
+    {%- set pinned = var('as_of_date', none) or env_var('CRM_KPIS_AS_OF_DATE', '') -%}
+    {%- if pinned -%}
+    cast('{{ pinned }}' as date)
     {%- else -%}
     {{ crm_kpis.to_business_date(dbt.current_timestamp()) }}
     {%- endif -%}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -14,8 +16,11 @@ def dbt_executable() -> Path:
     return Path(sys.executable).parent / "dbt"
 
 
-def run_dbt(arguments: list[str], warehouse: Path, quiet: bool = False) -> subprocess.CompletedProcess:
-    """One dbt invocation (each costs ~4 s of start-up, so callers prefer one `build`)."""
+def run_dbt(arguments: list[str], warehouse: Path, quiet: bool = False, as_of: date | None = None) -> subprocess.CompletedProcess:
+    """One dbt invocation (each costs ~4 s of start-up, so callers prefer one `build`).
+    `as_of` pins the build date of point-in-time KPIs (data generated for a past date needs it)."""
     environment = {**os.environ, "CRM_KPIS_WAREHOUSE": str(warehouse.resolve())}
     command = [str(dbt_executable()), *arguments, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    if as_of is not None:
+        command += ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]
     return subprocess.run(command, cwd=PROJECT_DIR, env=environment, capture_output=quiet, text=True)

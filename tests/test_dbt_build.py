@@ -13,16 +13,32 @@ from orchestration.dbt_build import PROJECT_DIR, run_dbt
 from orchestration.generator import GeneratorSettings, generate_landing
 from orchestration.landing import land_directory
 
+GRAIN_AND_KEYS = {"unique_combination", "not_null"}
 MARTS_EXPECTED_TESTS = {
-    "fct_kpi_win_rate": {"unique_combination", "not_null", "relationships", "between"},
-    "fct_kpi_average_deal_size": {"unique_combination", "not_null"},
-    "fct_kpi_sales_cycle": {"unique_combination", "not_null"},
-    "fct_data_quality_issues": {"unique_combination", "not_null"},
+    "fct_kpi_win_rate": GRAIN_AND_KEYS | {"relationships", "between"},
+    "fct_kpi_sales_cycle": GRAIN_AND_KEYS,
+    "fct_kpi_time_in_stage": GRAIN_AND_KEYS | {"relationships"},
+    "fct_kpi_lead_conversion": GRAIN_AND_KEYS | {"relationships", "between"},
+    "fct_kpi_lead_to_customer": GRAIN_AND_KEYS | {"between"},
+    "fct_kpi_funnel_conversion": GRAIN_AND_KEYS | {"relationships", "between"},
+    "fct_kpi_average_deal_size": GRAIN_AND_KEYS,
+    "fct_kpi_activity_level": GRAIN_AND_KEYS | {"relationships", "accepted_values"},
+    "fct_kpi_pipeline_value": GRAIN_AND_KEYS | {"relationships", "between"},
+    "fct_kpi_pipeline_created": GRAIN_AND_KEYS,
+    "fct_kpi_forecast_accuracy": GRAIN_AND_KEYS | {"accepted_values"},
+    "fct_kpi_recurring_revenue": GRAIN_AND_KEYS,
+    "fct_kpi_customer_retention": GRAIN_AND_KEYS | {"accepted_values", "between"},
+    "fct_kpi_quota_attainment": GRAIN_AND_KEYS | {"relationships", "accepted_values"},
+    "fct_kpi_customer_acquisition_cost": GRAIN_AND_KEYS | {"accepted_values"},
+    "fct_kpi_pipeline_velocity": GRAIN_AND_KEYS | {"between"},
+    "fct_data_quality_issues": GRAIN_AND_KEYS,
     "dim_users": {"unique", "not_null"},
     "dim_accounts": {"unique", "not_null"},
     "dim_products": {"unique", "not_null"},
     "dim_date": {"unique", "not_null"},
 }
+UNIT_TESTED_MODELS = {"int_opportunities_enriched", "int_opportunity_stage_visits", "int_mrr_account_months",
+                      "fct_kpi_win_rate", "fct_kpi_forecast_accuracy"}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +46,7 @@ def built_warehouse(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("dbt")
     generate_landing(GeneratorSettings(3000, 21, date(2026, 6, 30), messy=True), root / "landing", "parquet")
     land_directory(root / "landing", root / "warehouse.duckdb")
-    result = run_dbt(["build"], root / "warehouse.duckdb", quiet=True)
+    result = run_dbt(["build"], root / "warehouse.duckdb", quiet=True, as_of=date(2026, 6, 30))
     assert result.returncode == 0, result.stdout[-3000:]
     return root / "warehouse.duckdb"
 
@@ -51,6 +67,10 @@ def test_manifest_holds_the_expected_tests_per_mart(built_warehouse):
             tests_by_model.setdefault(parent.split(".")[-1], set()).add(test_name)
     for model, expected in MARTS_EXPECTED_TESTS.items():
         assert expected <= tests_by_model.get(model, set()), f"{model} lacks {expected - tests_by_model.get(model, set())}"
+    built_marts = {name for (name,) in query(built_warehouse, "select table_name from information_schema.tables where table_schema = 'marts'")}
+    assert built_marts == set(MARTS_EXPECTED_TESTS), "a mart without expected tests, or an expected mart not built"
+    unit_tested = {node["model"] for node in manifest["unit_tests"].values()}
+    assert UNIT_TESTED_MODELS <= unit_tested
 
 
 def test_bookings_agree_between_win_rate_and_deal_size(built_warehouse):
@@ -92,3 +112,51 @@ def test_close_dates_are_bucketed_in_the_business_time_zone(built_warehouse):
         select e.close_month, date_trunc('month', timezone('Europe/Copenhagen', timezone('UTC', o.closed_at)))::date
         from intermediate.int_opportunities_enriched e join raw.opportunities o using (opportunity_id) where o.closed_at is not null""")
     assert rows and all(left == right for left, right in rows)
+
+
+def test_bookings_agree_across_quota_attainment_win_rate_and_deal_size(built_warehouse):
+    # per rep and quota period: the quota fact's bookings = the months of that period summed in the other two facts
+    disagreements = query(built_warehouse, """
+        with quota as (select user_id as owner_id, period_start, period_end, bookings, won_count from marts.fct_kpi_quota_attainment),
+             win as (select q.owner_id, q.period_start, sum(w.won_amount) as amount, sum(w.won_count) as n
+                     from quota q join marts.fct_kpi_win_rate w
+                       on w.owner_id = q.owner_id and w.period_month between q.period_start and q.period_end group by 1, 2),
+             size as (select q.owner_id, q.period_start, sum(s.won_amount) as amount, sum(s.won_count) as n
+                      from quota q join marts.fct_kpi_average_deal_size s
+                        on s.owner_id = q.owner_id and s.period_month between q.period_start and q.period_end group by 1, 2)
+        select quota.*, win.amount, size.amount from quota
+        left join win using (owner_id, period_start) left join size using (owner_id, period_start)
+        where abs(quota.bookings - coalesce(win.amount, 0)) > 0.005 or abs(quota.bookings - coalesce(size.amount, 0)) > 0.005
+            or quota.won_count <> coalesce(win.n, 0) or quota.won_count <> coalesce(size.n, 0)""")
+    assert disagreements == []
+    assert query(built_warehouse, "select sum(bookings) > 0 from marts.fct_kpi_quota_attainment") == [(True,)]
+
+
+def test_mrr_movements_sum_to_the_month_over_month_change(built_warehouse):
+    off = query(built_warehouse, """
+        with months as (select period_month, sum(opening_mrr) as opening, sum(mrr) as closing,
+                sum(new_mrr + reactivation_mrr + expansion_mrr + contraction_mrr + churned_mrr + fx_mrr) as movements
+            from marts.fct_kpi_recurring_revenue group by 1)
+        select this.period_month from months this
+        left join months previous on previous.period_month = this.period_month - interval 1 month
+        where abs(this.closing - this.opening - this.movements) > 0.005
+            or abs(this.opening - coalesce(previous.closing, 0)) > 0.005""")
+    assert off == []
+    kinds = query(built_warehouse, """select sum(new_mrr) > 0, sum(expansion_mrr) > 0, sum(contraction_mrr) < 0, sum(churned_mrr) < 0,
+        sum(reactivation_mrr) > 0 from marts.fct_kpi_recurring_revenue""")
+    assert kinds == [(True, True, True, True, True)], "the generated data should exercise every movement"
+
+
+def test_pipeline_is_reconstructed_from_history_not_current_values(built_warehouse):
+    # deals open at an old month end and closed since are in that snapshot; every snapshot amount is non-negative
+    closed_since = query(built_warehouse, """
+        select count(*) from intermediate.int_pipeline_snapshots s
+        join intermediate.int_opportunities_enriched o using (opportunity_id)
+        where s.snapshot_date = '2025-06-30' and o.is_closed""")
+    assert closed_since[0][0] > 0
+    # the company forecast row equals the sum of its team rows
+    assert query(built_warehouse, """
+        select count(*) from marts.fct_kpi_forecast_accuracy c
+        join (select period_grain, period_start, sum(actual_amount) as actual, sum(pipeline_forecast) as forecast
+              from marts.fct_kpi_forecast_accuracy where level = 'team' group by 1, 2) t using (period_grain, period_start)
+        where c.level = 'company' and (abs(c.actual_amount - t.actual) > 0.005 or abs(coalesce(c.pipeline_forecast, 0) - coalesce(t.forecast, 0)) > 0.005)""") == [(0,)]

@@ -51,9 +51,13 @@ paired as (
     select
         grid.account_id,
         grid.month_start,
-        coalesce(this_month.mrr_local, 0) * this_rate.rate_to_reporting as mrr,
-        coalesce(last_month.mrr_local, 0) * last_rate.rate_to_reporting as previous_mrr,
-        coalesce(last_month.mrr_local, 0) * this_rate.rate_to_reporting as previous_mrr_at_current_rate
+        -- no subscription needs no rate: 0, not 0 x a missing rate (NULL)
+        case when this_month.mrr_local is null then 0
+            else {{ crm_kpis.to_money('this_month.mrr_local * this_rate.rate_to_reporting') }} end as mrr,
+        case when last_month.mrr_local is null then 0
+            else {{ crm_kpis.to_money('last_month.mrr_local * last_rate.rate_to_reporting') }} end as previous_mrr,
+        case when last_month.mrr_local is null then 0
+            else {{ crm_kpis.to_money('last_month.mrr_local * this_rate.rate_to_reporting') }} end as previous_mrr_at_current_rate
     from account_currency_months as grid
     inner join months on grid.month_start = months.month_start
     left join local_mrr as this_month

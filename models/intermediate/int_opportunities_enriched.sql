@@ -60,7 +60,7 @@ enriched as (
 select
     enriched.*,
     fx_rates.rate_to_reporting,
-    enriched.amount * fx_rates.rate_to_reporting as amount_reporting,
+    {{ crm_kpis.to_money('enriched.amount * fx_rates.rate_to_reporting') }} as amount_reporting,
     not (enriched.is_unknown_stage or enriched.is_negative_amount or enriched.is_closed_without_date)
         and fx_rates.rate_to_reporting is not null as is_kpi_eligible
 from enriched

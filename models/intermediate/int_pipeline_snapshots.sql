@@ -92,8 +92,8 @@ select
     open_at_snapshot.effective_probability as probability,
     open_at_snapshot.amount,
     open_at_snapshot.currency,
-    open_at_snapshot.amount * fx_rates.rate_to_reporting as amount_reporting,
-    open_at_snapshot.amount * fx_rates.rate_to_reporting * open_at_snapshot.effective_probability / 100.0 as weighted_amount_reporting
+    {{ crm_kpis.to_money('open_at_snapshot.amount * fx_rates.rate_to_reporting') }} as amount_reporting,
+    {{ crm_kpis.to_money('open_at_snapshot.amount * fx_rates.rate_to_reporting * open_at_snapshot.effective_probability / 100.0') }} as weighted_amount_reporting
 from open_at_snapshot
 inner join opportunities on open_at_snapshot.opportunity_id = opportunities.opportunity_id
 left join fx_rates

@@ -16,8 +16,16 @@ raw_activities as (
     select * from {{ source('crm', 'activities') }}
 ),
 
+raw_leads as (
+    select * from {{ source('crm', 'leads') }}
+),
+
 intervals as (
     select * from {{ ref('int_opportunity_history_intervals') }}
+),
+
+account_mrr as (
+    select * from {{ ref('int_mrr_account_months') }}
 ),
 
 checks as (
@@ -30,6 +38,9 @@ checks as (
     union all
     select 'activities', 'deleted', 'excluded from activity KPIs', sum(case when coalesce(is_deleted, false) then 1 else 0 end)
     from raw_activities
+    union all
+    select 'leads', 'deleted', 'excluded from lead KPIs', sum(case when coalesce(is_deleted, false) then 1 else 0 end)
+    from raw_leads
     union all
     select 'opportunities', 'negative_amount', 'excluded from every KPI', sum(case when is_negative_amount then 1 else 0 end)
     from opportunities
@@ -55,6 +66,10 @@ checks as (
     select 'opportunity_history', 'opportunity_without_history', 'point-in-time KPIs use its current values from its creation',
         sum(case when is_derived_from_current_values then 1 else 0 end)
     from intervals
+    union all
+    select 'subscriptions', 'missing_fx_rate', 'account-month MRR unknown (NULL) in recurring revenue and retention',
+        sum(case when mrr is null or previous_mrr is null then 1 else 0 end)
+    from account_mrr
 )
 
 select table_name, issue_type, effect, coalesce(row_count, 0) as row_count

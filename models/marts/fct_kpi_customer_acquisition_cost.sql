@@ -25,8 +25,8 @@ spend_by_month as (
     select
         cast({{ dbt.date_trunc('month', 'spend.spend_month') }} as date) as period_month,
         coalesce(spend.channel, 'none') as channel,
-        sum(case when spend.cost_type = 'marketing' then spend.amount * fx_rates.rate_to_reporting else 0 end) as marketing_spend,
-        sum(case when spend.cost_type = 'sales' then spend.amount * fx_rates.rate_to_reporting else 0 end) as sales_spend
+        sum(case when spend.cost_type = 'marketing' then {{ crm_kpis.to_money('spend.amount * fx_rates.rate_to_reporting') }} else 0 end) as marketing_spend,
+        sum(case when spend.cost_type = 'sales' then {{ crm_kpis.to_money('spend.amount * fx_rates.rate_to_reporting') }} else 0 end) as sales_spend
     from spend
     left join fx_rates
         on spend.currency = fx_rates.currency

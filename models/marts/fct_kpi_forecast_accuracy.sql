@@ -84,7 +84,7 @@ latest_submissions as (
             reporting_periods.period_grain,
             reporting_periods.period_start,
             submissions.user_id as owner_id,
-            submissions.forecast_amount * fx_rates.rate_to_reporting as submitted_forecast,
+            {{ crm_kpis.to_money('submissions.forecast_amount * fx_rates.rate_to_reporting') }} as submitted_forecast,
             row_number() over (
                 partition by reporting_periods.period_grain, reporting_periods.period_start, submissions.user_id
                 order by submissions.submitted_at desc

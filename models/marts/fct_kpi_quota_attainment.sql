@@ -43,7 +43,7 @@ measured as (
         coalesce(users.region, 'unknown') as region,
         quotas.quota_amount as quota_amount_original,
         quotas.currency as quota_currency,
-        quotas.quota_amount * fx_rates.rate_to_reporting as quota_amount,
+        {{ crm_kpis.to_money('quotas.quota_amount * fx_rates.rate_to_reporting') }} as quota_amount,
         bookings.won_count,
         bookings.bookings,
         {{ crm_kpis.as_of_date() }} >= quotas.period_start and {{ crm_kpis.as_of_date() }} <= quotas.period_end as is_current_period,
