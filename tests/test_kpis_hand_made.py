@@ -415,3 +415,12 @@ def test_data_quality_counts(warehouse):
         ("opportunities", "deleted", 1),
         ("opportunities", "negative_amount", 1),
     ])
+
+
+def test_every_query_of_the_kpi_page_runs(warehouse):
+    page = (Path(__file__).parent.parent / "docs" / "kpis.md").read_text()
+    queries = [block.split("```", 1)[0] for block in page.split("```sql\n")[1:]]
+    assert len(queries) >= 16
+    for sql in queries:
+        result = rows(warehouse, sql)
+        assert result, f"the KPI page's query returned nothing on the hand-made data:\n{sql}"
