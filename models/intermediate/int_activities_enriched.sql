@@ -31,9 +31,28 @@ dated as (
         opportunity_id,
         lead_id,
         duration_minutes,
+        loaded_at
+    from activities
+),
+
+live_activities as (
+    select
+        activity_id,
+        activity_type,
+        activity_type_value,
+        occurred_at,
+        occurred_date,
+        cast({{ dbt.date_trunc('week', 'occurred_date') }} as date) as occurred_week,
+        cast({{ dbt.date_trunc('month', 'occurred_date') }} as date) as occurred_month,
+        is_completed,
+        owner_id,
+        account_id,
+        opportunity_id,
+        lead_id,
+        duration_minutes,
         loaded_at,
         false as is_tombstone
-    from activities
+    from dated
 )
 
 {% if is_incremental() %}
@@ -44,6 +63,8 @@ dated as (
         cast(null as {{ dbt.type_string() }}) as activity_type_value,
         cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
         cast(null as date) as occurred_date,
+        cast(null as date) as occurred_week,
+        cast(null as date) as occurred_month,
         false as is_completed,
         cast(null as {{ dbt.type_string() }}) as owner_id,
         cast(null as {{ dbt.type_string() }}) as account_id,
@@ -58,40 +79,8 @@ dated as (
 )
 {% endif %}
 
-select
-    activity_id,
-    activity_type,
-    activity_type_value,
-    occurred_at,
-    occurred_date,
-    cast({{ dbt.date_trunc('week', 'occurred_date') }} as date) as occurred_week,
-    cast({{ dbt.date_trunc('month', 'occurred_date') }} as date) as occurred_month,
-    is_completed,
-    owner_id,
-    account_id,
-    opportunity_id,
-    lead_id,
-    duration_minutes,
-    loaded_at,
-    is_tombstone
-from dated
+select * from live_activities
 {% if is_incremental() %}
 union all
-select
-    activity_id,
-    activity_type,
-    activity_type_value,
-    occurred_at,
-    occurred_date,
-    cast(null as date) as occurred_week,
-    cast(null as date) as occurred_month,
-    is_completed,
-    owner_id,
-    account_id,
-    opportunity_id,
-    lead_id,
-    duration_minutes,
-    loaded_at,
-    is_tombstone
-from tombstones
+select * from tombstones
 {% endif %}

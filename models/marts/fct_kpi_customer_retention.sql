@@ -14,40 +14,19 @@ accounts as (
     select * from {{ ref('dim_accounts') }}
 ),
 
-dates as (
-    select * from {{ ref('dim_date') }}
-),
-
 periods as (
-    select
-        'month' as period_grain,
-        month_start as period_start,
-        month_start as end_month
-    from dates
-    where date_day = month_start
-    union all
-    select
-        'quarter' as period_grain,
-        quarter_start as period_start,
-        cast({{ dbt.dateadd('month', 2, 'quarter_start') }} as date) as end_month
-    from dates
-    where date_day = quarter_start
-    union all
-    select
-        'year' as period_grain,
-        year_start as period_start,
-        cast({{ dbt.dateadd('month', 11, 'year_start') }} as date) as end_month
-    from dates
-    where date_day = year_start
+    select * from {{ ref('int_reporting_periods') }}
 ),
 
 measurable_periods as (
     select
-        periods.*,
+        periods.period_grain,
+        periods.period_start,
+        periods.last_month_start as end_month,
         cast({{ dbt.dateadd('month', -1, 'periods.period_start') }} as date) as start_month
     from periods
     where cast({{ dbt.dateadd('month', -1, 'periods.period_start') }} as date) >= (select min(month_start) from customer_months)
-        and periods.end_month <= (select max(month_start) from customer_months)
+        and periods.last_month_start <= (select max(month_start) from customer_months)
 ),
 
 at_start as (

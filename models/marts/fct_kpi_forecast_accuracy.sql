@@ -22,8 +22,9 @@ users as (
     select * from {{ ref('dim_users') }}
 ),
 
-dates as (
-    select * from {{ ref('dim_date') }}
+periods as (
+    select * from {{ ref('int_reporting_periods') }}
+    where period_grain in ('month', 'quarter')
 ),
 
 fx_rates as (
@@ -34,25 +35,11 @@ data_start as (
     select min(created_month) as month_start from opportunities
 ),
 
-periods as (
-    select
-        'month' as period_grain,
-        month_start as period_start,
-        month_end as period_end
-    from dates
-    where date_day = month_start
-    union all
-    select
-        'quarter' as period_grain,
-        quarter_start as period_start,
-        cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'quarter_start')) }} as date) as period_end
-    from dates
-    where date_day = quarter_start
-),
-
 reporting_periods as (
     select
-        periods.*,
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
         cast({{ dbt.dateadd('day', -1, 'periods.period_start') }} as date) as forecast_snapshot_date
     from periods
     where periods.period_start >= (select month_start from data_start)
