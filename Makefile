@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 VENV_BIN := .venv/bin
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install demo test clean
+.PHONY: install manifest demo refresh ui test clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -18,8 +18,20 @@ $(UV):
 
 install: .venv/.installed
 
+# dbt's manifest, which the Dagster definitions read (crm-kpis refresh/demo also parse when it is stale)
+manifest: install
+	$(VENV_BIN)/dbt parse --quiet --project-dir . --profiles-dir .
+
 demo: install
 	$(VENV_BIN)/crm-kpis demo
+
+refresh: install
+	$(VENV_BIN)/crm-kpis refresh
+
+# the Dagster UI on http://127.0.0.1:3000 with run history kept in data/.dagster_home
+ui: manifest
+	mkdir -p data/.dagster_home
+	DAGSTER_HOME=$(CURDIR)/data/.dagster_home $(VENV_BIN)/dagster dev -m orchestration.definitions
 
 test: install
 	$(VENV_BIN)/python -m pytest

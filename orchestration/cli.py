@@ -1,19 +1,21 @@
-"""`crm-kpis`: generate demo CRM data, land it into the warehouse, run the demo."""
+"""`crm-kpis`: generate demo CRM data, land it, refresh the warehouse (land, build, check, publish), run the demo."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
 from . import settings
-from .dbt_build import run_dbt
 from .generator import FORMATS, GeneratorSettings, WrittenTable, generate_landing
 from .landing import FileResult, LandingReport, land_directory
 from .landing.contract import CONTRACTS
+from .publish import serving_file
+from .refresh import print_summary, run_refresh
 from .warehouse_connection import connect_warehouse
 
 DEFAULT_AS_OF = date(2026, 6, 30)
@@ -65,12 +67,7 @@ def run_land(landing: Path, warehouse: Path) -> LandingReport:
         report = land_directory(landing, warehouse, _show_landed)
     except FileNotFoundError as error:
         raise CommandFailed(str(error)) from None
-    _say(
-        f"Landed {report.count('landed')} file(s), skipped {report.count('skipped')}, rejected {report.count('rejected')} "
-        f"in {time.perf_counter() - started:.1f}s: read {report.rows_read:,} rows = landed {report.rows_landed:,} "
-        f"+ rejected {report.rows_rejected:,} ({'holds' if report.invariant_holds else 'BROKEN'}); "
-        f"rejected rows are in raw._rejects (load {report.load_id})"
-    )
+    _say(f"{report.summary()} in {time.perf_counter() - started:.1f}s")
     if not report.invariant_holds:
         raise CommandFailed("row accounting broken: rows read != landed + rejected")
     if report.rejected_files:
@@ -78,25 +75,6 @@ def run_land(landing: Path, warehouse: Path) -> LandingReport:
         more = len(report.rejected_files) - 1
         raise CommandFailed(f"{first}" + (f" (and {more} more rejected file(s))" if more else ""))
     return report
-
-
-def print_raw_summary(warehouse: Path) -> None:
-    with connect_warehouse(warehouse, read_only=True) as connection:
-        print("raw table                      rows")
-        for name in CONTRACTS:
-            count = connection.execute(f'select count(*) from raw."{name}"').fetchone()[0]
-            print(f"{name:<26} {count:>10,}")
-        rejects = connection.execute("select count(*) from raw._rejects").fetchone()[0]
-        print(f"{'rejected rows (raw._rejects)':<26} {rejects:>10,}")
-
-
-def run_build(warehouse: Path, as_of: date | None = None) -> None:
-    _say(f"Building the dbt models on {warehouse}")
-    started = time.perf_counter()
-    result = run_dbt(["build"], warehouse, as_of=as_of)
-    if result.returncode != 0:
-        raise CommandFailed("dbt build failed (see the dbt output above)")
-    _say(f"dbt build finished in {time.perf_counter() - started:.1f}s")
 
 
 KPI_SUMMARY_SQL = """
@@ -176,6 +154,13 @@ def print_kpi_summary(warehouse: Path) -> None:
     print("  data-quality exclusions: " + (", ".join(f"{name} {count:,}" for name, count in issues) or "none"))
 
 
+def run_refresh_command() -> None:
+    summary = run_refresh()
+    print_summary(summary)
+    if not summary.published:
+        raise CommandFailed("the refresh did not publish (see the failed steps and checks above)")
+
+
 def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -203,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     land.add_argument("--landing", type=Path, default=None, help="landing folder (default $CRM_KPIS_LANDING or data/landing)")
     land.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $CRM_KPIS_WAREHOUSE or data/warehouse.duckdb)")
 
-    demo = commands.add_parser("demo", help="generate demo data, land it, build the KPI marts and print a summary")
+    commands.add_parser("refresh", help="run the refresh job in-process: land, dbt build, quality gate, publish")
+
+    demo = commands.add_parser("demo", help="generate demo data, refresh (land, build, check, publish) and print KPIs")
     demo.add_argument("--opportunities", type=int, default=DEMO_OPPORTUNITIES, help="number of opportunities (default %(default)s)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default %(default)s)")
     return parser
@@ -211,20 +198,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if arguments.verbose else logging.CRITICAL, format="%(levelname)s %(message)s")
+    level = logging.INFO if arguments.verbose else logging.CRITICAL
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:  # libraries (Dagster) set their own loggers' levels
+        handler.setLevel(level)
     try:
         if arguments.command == "generate":
             run_generate(arguments.opportunities, arguments.seed, arguments.as_of, arguments.format, arguments.messy,
                          arguments.out or settings.landing_dir())
         elif arguments.command == "land":
             run_land(arguments.landing or settings.landing_dir(), arguments.warehouse or settings.warehouse_path())
+        elif arguments.command == "refresh":
+            run_refresh_command()
         elif arguments.command == "demo":
-            landing, warehouse = settings.landing_dir(), settings.warehouse_path()
-            run_generate(arguments.opportunities, arguments.seed, DEFAULT_AS_OF, "parquet", False, landing)
-            run_land(landing, warehouse)
-            print_raw_summary(warehouse)
-            run_build(warehouse, as_of=DEFAULT_AS_OF)
-            print_kpi_summary(warehouse)
+            # the demo data ends on DEFAULT_AS_OF: that is its "today" for point-in-time KPIs and freshness
+            os.environ.setdefault("CRM_KPIS_AS_OF_DATE", DEFAULT_AS_OF.isoformat())
+            run_generate(arguments.opportunities, arguments.seed, DEFAULT_AS_OF, "parquet", False, settings.landing_dir())
+            run_refresh_command()
+            print_kpi_summary(serving_file(settings.serving_dir()))
     except CommandFailed as error:
         _say(f"crm-kpis {arguments.command}: error: {error}")
         return 1

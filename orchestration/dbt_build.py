@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,3 +26,18 @@ def run_dbt(arguments: list[str], warehouse: Path, quiet: bool = False, as_of: d
     if as_of is not None:
         command += ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]
     return subprocess.run(command, cwd=PROJECT_DIR, env=environment, capture_output=quiet, text=True)
+
+
+@contextlib.contextmanager
+def warehouse_environment(warehouse: Path) -> Iterator[None]:
+    """CRM_KPIS_WAREHOUSE as an absolute path for dbt processes started inside (profiles.yml reads it,
+    relative to dbt's own working folder otherwise); the previous value is restored afterwards."""
+    previous = os.environ.get("CRM_KPIS_WAREHOUSE")
+    os.environ["CRM_KPIS_WAREHOUSE"] = str(warehouse.resolve())
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("CRM_KPIS_WAREHOUSE", None)
+        else:
+            os.environ["CRM_KPIS_WAREHOUSE"] = previous

@@ -16,3 +16,41 @@ def landing_dir() -> Path:
 
 def warehouse_path() -> Path:
     return Path(os.environ.get("CRM_KPIS_WAREHOUSE", str(home_dir() / "warehouse.duckdb")))
+
+
+def serving_dir() -> Path:
+    """Where BI tools read: the published DuckDB file and Parquet exports (never written in place)."""
+    return Path(os.environ.get("CRM_KPIS_SERVING", str(home_dir() / "serving")))
+
+
+def quality_dir() -> Path:
+    """Great Expectations' file context (Data Docs, validation results) and the gate's reports."""
+    return Path(os.environ.get("CRM_KPIS_QUALITY", str(home_dir() / "quality")))
+
+
+def business_timezone() -> str:
+    return os.environ.get("CRM_KPIS_BUSINESS_TIMEZONE", "Europe/Copenhagen")
+
+
+def refresh_cron() -> str:
+    return os.environ.get("CRM_KPIS_REFRESH_CRON", "0 2 * * *")
+
+
+def as_of_date_override() -> str | None:
+    """The pinned "today" of point-in-time KPIs (also read by dbt, see macros/as_of_date.sql)."""
+    return os.environ.get("CRM_KPIS_AS_OF_DATE") or None
+
+
+def gate_max_row_change() -> float:
+    """A mart may shrink to (1 - x) or grow to 1 / (1 - x) of its published row count."""
+    return float(os.environ.get("CRM_KPIS_GATE_MAX_ROW_CHANGE", "0.5"))
+
+
+def gate_max_bookings_change() -> float:
+    """Total bookings may move by this share against the published version (history barely changes)."""
+    return float(os.environ.get("CRM_KPIS_GATE_MAX_BOOKINGS_CHANGE", "0.2"))
+
+
+def gate_max_data_age_days() -> float:
+    """The newest landed opportunity change may be at most this many days older than the build date."""
+    return float(os.environ.get("CRM_KPIS_GATE_MAX_DATA_AGE_DAYS", "3"))

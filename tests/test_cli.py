@@ -11,23 +11,27 @@ CLI = str(Path(sys.executable).parent / "crm-kpis")
 
 
 def run(*arguments: str, home: Path) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "CRM_KPIS_HOME": str(home)}
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("CRM_KPIS_", "DAGSTER_HOME"))}
+    environment["CRM_KPIS_HOME"] = str(home)
     return subprocess.run([CLI, *arguments], capture_output=True, text=True, env=environment, timeout=300)
 
 
 def test_help_lists_the_commands(tmp_path):
     result = run("--help", home=tmp_path)
     assert result.returncode == 0
-    for command in ("generate", "land", "demo"):
+    for command in ("generate", "land", "refresh", "demo"):
         assert command in result.stdout
 
 
-def test_demo_generates_lands_and_summarises(tmp_path):
+def test_demo_generates_refreshes_publishes_and_summarises(tmp_path):
     result = run("demo", "--opportunities", "400", home=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "opportunities" in result.stdout and "400" in result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+    # progress per step on stderr, the summary on stdout
+    for step in ("landing files", "building the dbt models", "quality gate passed", "published"):
+        assert step in result.stderr, step
     assert "(holds)" in result.stderr
-    assert (tmp_path / "warehouse.duckdb").exists()
+    assert ": published" in result.stdout and "win rate" in result.stdout and "ARR now" in result.stdout
+    assert (tmp_path / "warehouse.duckdb").exists() and (tmp_path / "serving" / "warehouse.duckdb").exists()
 
 
 def test_land_failure_is_one_line_and_non_zero(tmp_path):

@@ -76,6 +76,12 @@ class LandingReport:
     def rejected_files(self) -> list[FileResult]:
         return [result for result in self.files if result.status == "rejected"]
 
+    def summary(self) -> str:
+        """One line: files landed / skipped / rejected and the row accounting, checked."""
+        return (f"landed {self.count('landed')} file(s), skipped {self.count('skipped')}, rejected {self.count('rejected')}: "
+                f"read {self.rows_read:,} rows = landed {self.rows_landed:,} + rejected {self.rows_rejected:,} "
+                f"({'holds' if self.invariant_holds else 'BROKEN'}); rejected rows are in raw._rejects (load {self.load_id})")
+
 
 @dataclass
 class RejectCheck:

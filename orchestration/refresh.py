@@ -1,0 +1,110 @@
+"""`crm-kpis refresh`: the Dagster `refresh` job run in-process (the same job the schedule runs), with
+progress per step and a summary at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from orchestration import settings
+from orchestration.dbt_build import PROJECT_DIR, run_dbt
+from orchestration.progress import say
+
+MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+DBT_INPUTS = ("models", "seeds", "macros", "dbt_project.yml", "profiles.yml")
+
+
+class RefreshFailed(Exception):
+    pass
+
+
+def manifest_is_current() -> bool:
+    if not MANIFEST.exists():
+        return False
+    built = MANIFEST.stat().st_mtime
+    for name in DBT_INPUTS:
+        path = PROJECT_DIR / name
+        files = [path] if path.is_file() else list(path.rglob("*"))
+        if any(file.stat().st_mtime > built for file in files if file.is_file()):
+            return False
+    return True
+
+
+def ensure_manifest() -> None:
+    """Dagster reads dbt's manifest when the definitions load; parse the project when it is missing or stale."""
+    if manifest_is_current():
+        return
+    say("parsing the dbt project (dbt parse) for the Dagster definitions")
+    result = run_dbt(["parse", "--quiet"], settings.warehouse_path(), quiet=True)
+    if result.returncode != 0:
+        raise RefreshFailed(f"dbt parse failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+
+@dataclass
+class RefreshSummary:
+    run_id: str
+    success: bool
+    published: bool
+    failed_steps: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    skipped_steps: list[str] = field(default_factory=list)
+    data_docs: str | None = None
+    serving_file: Path | None = None
+    row_counts: dict[str, int] = field(default_factory=dict)
+
+
+def run_refresh() -> RefreshSummary:
+    ensure_manifest()
+    import dagster as dg
+
+    from orchestration.definitions import PUBLISHED_MARTS_KEY, defs
+    from orchestration.quality_gate import GateReport, report_folder
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def("refresh")
+    log_path = settings.home_dir() / "logs" / f"refresh-{datetime.now():%Y%m%dT%H%M%S}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    say(f"refresh job starting; dbt's own output goes to {log_path}")
+    # dagster-dbt echoes every dbt log line to stdout: keep it in the log, keep the terminal readable
+    with open(log_path, "w") as log, contextlib.redirect_stdout(log):
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
+    failed = [event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    skipped = [event.step_key for event in result.all_events if event.event_type_value == "STEP_SKIPPED"]
+    published = any(event.asset_key == PUBLISHED_MARTS_KEY for event in result.get_asset_materialization_events())
+    summary = RefreshSummary(run_id=result.run_id, success=result.success, published=published,
+                             failed_steps=[step for step in failed if step], skipped_steps=[step for step in skipped if step])
+    report = GateReport.load(report_folder(), result.run_id)
+    if report is not None:
+        summary.data_docs = report.data_docs
+        summary.failed_checks = [outcome.describe() for outcome in report.failed]
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.check_name != "great_expectations" and \
+                not any(evaluation.check_name in line for line in summary.failed_checks):
+            summary.failed_checks.append(f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()} (dbt test)")
+    if published:
+        from orchestration.publish import last_publish, serving_file
+
+        summary.serving_file = serving_file(settings.serving_dir())
+        summary.row_counts = (last_publish(summary.serving_file) or {}).get("row_counts", {})
+    return summary
+
+
+def print_summary(summary: RefreshSummary) -> None:
+    print(f"\nRefresh {summary.run_id}: {'published' if summary.published else 'NOT published'}")
+    if summary.published:
+        print(f"  serving file   {summary.serving_file} ({len(summary.row_counts)} marts, "
+              f"{sum(summary.row_counts.values()):,} rows); Parquet in {summary.serving_file.parent / 'parquet' / 'current'}")
+    for step in summary.failed_steps:
+        print(f"  failed step    {step}")
+    for check in summary.failed_checks:
+        print(f"  failed check   {check}")
+    if not summary.published:
+        print("  The previous serving file, if any, is unchanged.")
+    if summary.data_docs:
+        print(f"  Data Docs      {summary.data_docs}")

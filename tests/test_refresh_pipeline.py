@@ -1,0 +1,270 @@
+"""The Dagster refresh job end to end (real landing, dbt, Great Expectations and publish on real files):
+good data publishes; each kind of planted defect blocks publishing and leaves the serving file
+byte for byte; a reader holding the serving file open never blocks a refresh."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.generator import GeneratorSettings, generate_landing
+
+AS_OF = date(2026, 6, 30)
+READER = """
+import sys, time, duckdb
+from pathlib import Path
+connection = duckdb.connect(sys.argv[1], read_only=True)
+first = connection.execute("select count(*) from marts.fct_kpi_win_rate").fetchone()[0]
+print("open", first, flush=True)
+reads = 0
+stop = Path(sys.argv[2])
+while not stop.exists():
+    assert connection.execute("select count(*) from marts.fct_kpi_win_rate").fetchone()[0] == first
+    reads += 1
+    time.sleep(0.05)
+print("reads", reads, flush=True)
+"""
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def query(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+class Scenario:
+    """One CRM_KPIS_HOME, refreshed again and again with the same in-process job as `crm-kpis refresh`."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.landing = home / "landing"
+        self.warehouse = home / "warehouse.duckdb"
+        self.serving = home / "serving" / "warehouse.duckdb"
+
+    def refresh(self, **environment: str):
+        from orchestration.refresh import run_refresh
+
+        saved = {key: os.environ.get(key) for key in environment}
+        os.environ.update(environment)
+        try:
+            return run_refresh()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def land_file(self, table: str, name: str, sql: str) -> None:
+        """A new landing file made by a query over the working warehouse's raw tables."""
+        folder = self.landing / table
+        folder.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(self.warehouse), read_only=True) as connection:
+            connection.execute(f"copy ({sql}) to '{folder / name}' (format parquet)")
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    home = tmp_path_factory.mktemp("refresh")
+    saved = {key: os.environ.get(key) for key in ("CRM_KPIS_HOME", "CRM_KPIS_AS_OF_DATE", "DAGSTER_HOME", "CRM_KPIS_WAREHOUSE")}
+    os.environ.update({"CRM_KPIS_HOME": str(home), "CRM_KPIS_AS_OF_DATE": AS_OF.isoformat()})
+    for key in ("DAGSTER_HOME", "CRM_KPIS_WAREHOUSE", "CRM_KPIS_LANDING", "CRM_KPIS_SERVING", "CRM_KPIS_QUALITY"):
+        os.environ.pop(key, None)
+    scenario = Scenario(home)
+    generate_landing(GeneratorSettings(1200, 3, AS_OF), scenario.landing, "parquet")
+    scenario.results = {}
+    scenario.results["first"] = scenario.refresh()
+    scenario.results["first_sha"] = sha256(scenario.serving)
+
+    # a reader holds the serving file open (read-only) through a whole refresh that publishes again
+    stop = home / "stop-reading"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(scenario.serving), str(stop)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().startswith("open")
+    scenario.results["while_read"] = scenario.refresh()
+    stop.touch()
+    scenario.results["reader"] = reader.communicate(timeout=30)
+    scenario.results["reader_exit"] = reader.returncode
+    published = sha256(scenario.serving)
+
+    # defect 1: stale data (nothing landed for 92 days before the build date)
+    scenario.results["stale"] = scenario.refresh(CRM_KPIS_AS_OF_DATE="2026-09-30")
+    scenario.results["stale_unchanged"] = sha256(scenario.serving) == published
+
+    # defect 2: an opportunity owned by a rep missing from the users table
+    scenario.land_file("opportunities", "orphan.parquet", """
+        select * exclude (_source_file, _source_line, _load_id, _loaded_at)
+            replace ('O-GHOST' as opportunity_id, 'U-GHOST' as owner_id)
+        from raw.opportunities where is_won and not coalesce(is_deleted, false) order by opportunity_id limit 1""")
+    scenario.results["orphan"] = scenario.refresh()
+    scenario.results["orphan_unchanged"] = sha256(scenario.serving) == published
+
+    # defect 3: a half-empty load (half the opportunities deleted at the source); the orphan is taken back
+    scenario.land_file("opportunities", "half.parquet", """
+        select * exclude (_source_file, _source_line, _load_id, _loaded_at)
+            replace (true as is_deleted, updated_at + interval 1 second as updated_at)
+        from raw.opportunities where hash(opportunity_id) % 2 = 0 or opportunity_id = 'O-GHOST'""")
+    scenario.results["half"] = scenario.refresh()
+    scenario.results["half_unchanged"] = sha256(scenario.serving) == published
+
+    # defect 4: a dbt test (error severity) fails: a quota for a rep who does not exist; the half load is undone
+    scenario.land_file("opportunities", "restore.parquet", """
+        select * exclude (_source_file, _source_line, _load_id, _loaded_at)
+            replace (false as is_deleted, updated_at + interval 1 second as updated_at)
+        from raw.opportunities where is_deleted and opportunity_id <> 'O-GHOST'
+            and _source_file like '%half.parquet'""")
+    scenario.land_file("quotas", "ghost.parquet", """
+        select 'U-GHOST' as user_id, period_start, period_end, quota_amount, currency from raw.quotas limit 1""")
+    scenario.results["dbt_failure"] = scenario.refresh()
+    scenario.results["dbt_failure_unchanged"] = sha256(scenario.serving) == published
+    yield scenario
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def test_definitions_load_with_every_part():
+    import dagster as dg
+
+    from orchestration.definitions import PUBLISHED_MARTS_KEY, defs
+
+    dg.Definitions.validate_loadable(defs)
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    assert {"raw/opportunities", "marts/fct_kpi_win_rate", "marts/fct_kpi_pipeline_velocity", PUBLISHED_MARTS_KEY.to_user_string()} <= keys
+    job = defs.resolve_job_def("refresh")
+    assert job is not None
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert {"great_expectations", "cross_kpi_consistency", "row_counts_vs_published", "bookings_vs_published", "freshness"} <= checks
+    # dbt tests are asset checks too
+    assert any(name.startswith("unique_combination_fct_kpi_win_rate") for name in checks)
+    assert {schedule.name for schedule in defs.schedules} == {"nightly_refresh"}
+    assert {sensor.name for sensor in defs.sensors} == {"new_landing_files", "report_failed_refresh"}
+
+
+def test_nightly_schedule_runs_at_two_in_the_business_time_zone():
+    import dagster as dg
+
+    from orchestration.definitions import nightly_refresh
+
+    assert nightly_refresh.cron_schedule == "0 2 * * *"
+    assert nightly_refresh.execution_timezone == "Europe/Copenhagen"
+    context = dg.build_schedule_context(scheduled_execution_time=None)
+    requests = list(nightly_refresh.evaluate_tick(context).run_requests or [])
+    assert len(requests) == 1 and requests[0].job_name in (None, "refresh")
+
+
+def test_sensor_starts_a_refresh_only_when_landing_files_change(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from orchestration.definitions import new_landing_files
+
+    monkeypatch.setenv("CRM_KPIS_LANDING", str(tmp_path / "landing"))
+    empty = new_landing_files(dg.build_sensor_context())
+    assert isinstance(empty, dg.SkipReason)
+    (tmp_path / "landing" / "opportunities").mkdir(parents=True)
+    (tmp_path / "landing" / "opportunities" / "a.csv").write_text("opportunity_id\n")
+    first = new_landing_files(dg.build_sensor_context())
+    assert isinstance(first, dg.SensorResult) and len(first.run_requests) == 1
+    again = new_landing_files(dg.build_sensor_context(cursor=first.cursor))
+    assert isinstance(again, dg.SkipReason)
+    (tmp_path / "landing" / "opportunities" / "b.csv").write_text("opportunity_id\n")
+    changed = new_landing_files(dg.build_sensor_context(cursor=first.cursor))
+    assert isinstance(changed, dg.SensorResult) and changed.cursor != first.cursor
+
+
+def test_good_data_is_published_with_its_record(scenario):
+    first = scenario.results["first"]
+    assert first.published and first.success, first
+    marts = {name for (name,) in query(scenario.serving, "select table_name from information_schema.tables where table_schema = 'marts'")}
+    assert "fct_kpi_win_rate" in marts and "dim_users" in marts and len(marts) == len(first.row_counts)
+    # the serving marts are what the last good run built (the working file has moved on since: defects)
+    latest = scenario.results["while_read"]
+    for mart, count in latest.row_counts.items():
+        assert query(scenario.serving, f"select count(*) from marts.{mart}") == [(count,)], mart
+    parquet = scenario.home / "serving" / "parquet" / "current"
+    assert sorted(path.stem for path in parquet.glob("*.parquet")) == sorted(marts)
+    log = query(scenario.serving, "select run_id, check_results from meta.publish_log order by published_at")
+    assert len(log) == 2 and log[0][0] == first.run_id and '"passed": false' not in log[0][1]
+    assert first.data_docs and Path(first.data_docs.removeprefix("file://")).exists()
+
+
+def test_a_reader_holding_the_serving_file_never_blocks_a_refresh(scenario):
+    assert scenario.results["while_read"].published
+    out, err = scenario.results["reader"]
+    assert scenario.results["reader_exit"] == 0, err
+    assert "Error" not in err, err
+    assert int(out.split()[-1]) > 10, "the reader kept reading during the refresh"
+
+
+@pytest.mark.parametrize("defect, failed_check", [
+    ("stale", "freshness"),
+    ("orphan", "great_expectations on marts.fct_kpi_win_rate"),
+    ("half", "vs_published"),
+])
+def test_the_gate_blocks_publishing_and_keeps_the_serving_file(scenario, defect, failed_check):
+    summary = scenario.results[defect]
+    assert not summary.published
+    assert scenario.results[f"{defect}_unchanged"], "the serving file changed"
+    assert any(failed_check in check for check in summary.failed_checks), [check[:90] for check in summary.failed_checks]
+
+
+def test_a_failing_dbt_test_blocks_publishing(scenario):
+    summary = scenario.results["dbt_failure"]
+    assert not summary.published and scenario.results["dbt_failure_unchanged"]
+    assert any("warehouse_models" in step for step in summary.failed_steps), summary
+    report = (scenario.home / "quality" / "failures")
+    # the run-failure sensor only runs under the daemon; the report writer it calls is checked directly
+    from orchestration.failure_report import write_failure_report
+
+    path = write_failure_report(summary.run_id, "dbt build failed", summary.failed_steps)
+    assert path.parent == report and "warehouse_models" in path.read_text()
+
+
+def test_a_refresh_killed_mid_build_leaves_the_serving_file_and_the_rerun_publishes(tmp_path, monkeypatch):
+    for key in ("DAGSTER_HOME", "CRM_KPIS_WAREHOUSE", "CRM_KPIS_LANDING", "CRM_KPIS_SERVING", "CRM_KPIS_QUALITY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("CRM_KPIS_HOME", str(tmp_path))
+    monkeypatch.setenv("CRM_KPIS_AS_OF_DATE", AS_OF.isoformat())
+    scenario = Scenario(tmp_path)
+    generate_landing(GeneratorSettings(500, 11, AS_OF), scenario.landing, "parquet")
+    assert scenario.refresh().published
+    published = sha256(scenario.serving)
+
+    # new data arrives; the refresh that would publish it is killed (SIGKILL, whole process group) inside dbt build
+    scenario.land_file("opportunities", "late.parquet", """
+        select * exclude (_source_file, _source_line, _load_id, _loaded_at)
+            replace ('O-LATE' as opportunity_id, updated_at + interval 1 second as updated_at)
+        from raw.opportunities where is_won order by opportunity_id limit 1""")
+    process = subprocess.Popen([str(Path(sys.executable).parent / "crm-kpis"), "refresh"], stderr=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, text=True, start_new_session=True, env=dict(os.environ))
+    for line in process.stderr:
+        if "building the dbt models" in line:
+            break
+    time.sleep(4)
+    os.killpg(process.pid, 9)
+    process.wait(timeout=30)
+    assert process.returncode == -9
+    assert sha256(scenario.serving) == published, "a killed refresh touched the serving file"
+
+    rerun = scenario.refresh()
+    assert rerun.published, rerun
+    assert query(scenario.serving, "select count(*) from meta.publish_log") == [(2,)]
+    assert query(scenario.serving, "select sum(won_count) from marts.fct_kpi_win_rate") == \
+        query(scenario.warehouse, "select sum(won_count) from marts.fct_kpi_win_rate")
+    assert query(scenario.warehouse, "select count(*) from marts.fct_kpi_pipeline_created where owner_id is null") == [(0,)]
+    assert query(scenario.warehouse, "select count(*) from intermediate.int_opportunities_enriched where opportunity_id = 'O-LATE'") == [(1,)]
+    assert not list((tmp_path / "serving").glob(".publishing-*")), "leftovers of a killed publish remain"
