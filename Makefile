@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 VENV_BIN := .venv/bin
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install manifest demo refresh ui test clean
+.PHONY: install manifest demo refresh ui test bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -35,6 +35,10 @@ ui: manifest
 
 test: install
 	$(VENV_BIN)/python -m pytest
+
+# 100k, 1M and 10M opportunities (about an hour and ~15 GB of scratch in data/bench); writes docs/benchmarks.md
+bench: install
+	$(VENV_BIN)/python -m bench.run --sizes 100000 1000000 10000000
 
 clean:
 	rm -rf .venv .tools data target logs

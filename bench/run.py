@@ -1,0 +1,224 @@
+"""The benchmark: one command that generates data at each size, times every step of the pipeline (wall
+time and peak memory, each step its own process), compares the core KPI subset with a hand-written
+DuckDB reference and a naive pandas version (and checks all three agree), measures a nightly
+incremental refresh after 1 % new and changed rows, and writes docs/benchmarks.md.
+
+    .venv/bin/python -m bench.run --sizes 100000 1000000 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+AS_OF = date(2026, 6, 30)
+CORE_MODELS = ("+fct_kpi_win_rate", "+fct_kpi_average_deal_size", "+fct_kpi_sales_cycle", "+fct_kpi_activity_level")
+NIGHTLY_SHARE = 0.01
+
+PIPELINE_CORE_SQL = {
+    "win_rate": """select period_month, owner_id, sum(won_count) as won_count, sum(lost_count) as lost_count,
+        sum(won_amount) as won_amount, sum(lost_amount) as lost_amount from marts.fct_kpi_win_rate group by all""",
+    "average_deal_size": """select period_month, owner_id, sum(won_count) as won_count, sum(won_amount) as won_amount
+        from marts.fct_kpi_average_deal_size group by all""",
+    "sales_cycle": """select period_month, owner_id, sum(won_count) as won_count, sum(won_cycle_days_sum) as won_cycle_days_sum
+        from marts.fct_kpi_sales_cycle group by all""",
+    "activities_per_week": """select period_start, owner_id, sum(activity_count) as activity_count
+        from marts.fct_kpi_activity_level where period_grain = 'week' group by all""",
+}
+MEASURES = {
+    "win_rate": ("won_count", "lost_count", "won_amount", "lost_amount"),
+    "average_deal_size": ("won_count", "won_amount"),
+    "sales_cycle": ("won_count", "won_cycle_days_sum"),
+    "activities_per_week": ("activity_count",),
+}
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    peak_mib: float
+    note: str = ""
+
+
+@dataclass
+class SizeResult:
+    opportunities: int
+    rows_landed: int = 0
+    steps: list[Step] = field(default_factory=list)
+    reference_seconds: float = 0.0
+    pandas_seconds: float = 0.0
+    consistent: bool = False
+    disagreements: dict[str, int] = field(default_factory=dict)
+
+    def step(self, name: str) -> Step:
+        return next(step for step in self.steps if step.name == name)
+
+
+def measured(name: str, command: list[str], environment: dict[str, str], note: str = "") -> Step:
+    """Run one step in its own process under /usr/bin/time: wall seconds and peak resident memory."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as timing:
+        started = time.perf_counter()
+        result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", timing.name, *command], env=environment,
+                                capture_output=True, text=True, cwd=PROJECT_DIR)
+        seconds = time.perf_counter() - started
+        if result.returncode != 0:
+            raise RuntimeError(f"{name} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        peak_kib = float(timing.read().strip().splitlines()[-1])
+    step = Step(name, round(seconds, 2), round(peak_kib / 1024, 1), note)
+    print(f"  {name:<34} {step.seconds:9.1f} s {step.peak_mib:9.0f} MiB {note}", flush=True)
+    return step
+
+
+def dbt_command(work: Path, *arguments: str) -> list[str]:
+    return [str(BIN / "dbt"), *arguments, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet"]
+
+
+def compare_core_kpis(warehouse: Path, reference: Path, pandas_out: Path) -> dict[str, int]:
+    """Rows (owner x period) where the marts, the reference and pandas disagree, per KPI (all 0 = consistent)."""
+    disagreements = {}
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{warehouse}' as warehouse (read_only)")
+        connection.execute("use warehouse")
+        for kpi, sql in PIPELINE_CORE_SQL.items():
+            period = "period_start" if kpi == "activities_per_week" else "period_month"
+            measures = MEASURES[kpi]
+            sources = {"pipeline": f"({sql})", "reference": f"read_parquet('{reference / (kpi + '.parquet')}')",
+                       "pandas": f"read_parquet('{pandas_out / (kpi + '.parquet')}')"}
+            normalised = {name: f"(select cast({period} as date) as period, owner_id, "
+                                + ", ".join(f"cast({measure} as double) as {measure}" for measure in measures) + f" from {source})"
+                          for name, source in sources.items()}
+            conditions = " or ".join(
+                f"abs(coalesce(p.{measure}, 0) - coalesce(r.{measure}, 0)) > 0.01 or abs(coalesce(p.{measure}, 0) - coalesce(n.{measure}, 0)) > 0.01"
+                for measure in measures)
+            disagreements[kpi] = connection.execute(f"""
+                select count(*) from {normalised['pipeline']} p
+                full join {normalised['reference']} r using (period, owner_id)
+                full join {normalised['pandas']} n using (period, owner_id)
+                where {conditions}""").fetchone()[0]
+    return disagreements
+
+
+def run_size(opportunities: int, base: Path, keep: bool) -> SizeResult:
+    work = base / f"opportunities_{opportunities}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    landing, warehouse, serving = work / "landing", work / "warehouse.duckdb", work / "serving"
+    environment = {**os.environ, "CRM_KPIS_HOME": str(work), "CRM_KPIS_WAREHOUSE": str(warehouse),
+                   "CRM_KPIS_AS_OF_DATE": AS_OF.isoformat(), "PYTHONPATH": str(PROJECT_DIR)}
+    result = SizeResult(opportunities)
+    print(f"\n{opportunities:,} opportunities in {work}", flush=True)
+    crm_kpis = str(BIN / "crm-kpis")
+    python = str(BIN / "python")
+    result.steps.append(measured("generate", [crm_kpis, "generate", "--opportunities", str(opportunities), "--out", str(landing)], environment))
+    land = measured("land", [crm_kpis, "land", "--landing", str(landing), "--warehouse", str(warehouse)], environment)
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        result.rows_landed = connection.execute("select sum(rows_landed) from raw._landed_files").fetchone()[0]
+    land.note = f"{result.rows_landed:,} rows, {result.rows_landed / land.seconds:,.0f} rows/s"
+    result.steps.append(land)
+    result.steps.append(measured("dbt build (full)", dbt_command(work, "build"), environment, "all models and tests"))
+    result.steps.append(measured("quality gate", [python, "-m", "bench.steps", "gate", str(warehouse), str(serving), str(work / "quality")], environment))
+    result.steps.append(measured("publish", [python, "-m", "bench.steps", "publish", str(warehouse), str(serving)], environment))
+    result.steps.append(measured("pipeline: core KPI subset", dbt_command(work, "run", "--full-refresh", "--select", *CORE_MODELS),
+                                 environment, "dbt run of the models the 4 core KPIs need"))
+    reference_step = measured("reference: core KPI subset (SQL)", [python, "-m", "bench.core_kpis_reference", str(warehouse), str(work / "reference")], environment)
+    result.reference_seconds = sum(json.loads((work / "reference" / "seconds.json").read_text()).values())
+    reference_step.note = f"{result.reference_seconds:.1f} s in the 4 queries"
+    result.steps.append(reference_step)
+    pandas_step = measured("naive pandas: core KPI subset", [python, "-m", "bench.core_kpis_pandas", str(landing),
+                                                             str(PROJECT_DIR / "seeds" / "fx_rates.csv"),
+                                                             str(PROJECT_DIR / "seeds" / "opportunity_stages.csv"), str(work / "pandas")], environment)
+    result.pandas_seconds = pandas_step.seconds
+    result.steps.append(pandas_step)
+    result.disagreements = compare_core_kpis(warehouse, work / "reference", work / "pandas")
+    result.consistent = not any(result.disagreements.values())
+    print(f"  core KPIs agree (marts = reference = pandas): {result.consistent} {result.disagreements}", flush=True)
+    result.steps.append(measured("nightly changes (1 %)", [python, "-m", "bench.steps", "changes", str(warehouse), str(landing), str(NIGHTLY_SHARE)], environment))
+    result.steps.append(measured("land (nightly)", [crm_kpis, "land", "--landing", str(landing), "--warehouse", str(warehouse)], environment))
+    result.steps.append(measured("dbt build (nightly, incremental)", dbt_command(work, "build"), environment, "after 1 % new and changed rows"))
+    (work / "result.json").write_text(json.dumps(asdict(result), indent=2))
+    if not keep:
+        shutil.rmtree(landing, ignore_errors=True)
+    return result
+
+
+def exponent(results: list[SizeResult], step: str) -> float | None:
+    points = [(math.log(result.opportunities), math.log(result.step(step).seconds)) for result in results if result.step(step).seconds > 0]
+    if len(points) < 2:
+        return None
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
+
+
+def machine() -> str:
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, {platform.system()} {platform.machine()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}"
+
+
+def markdown(results: list[SizeResult], command: str) -> str:
+    lines = ["# Benchmarks", "",
+             f"Measured {datetime.now():%Y-%m-%d %H:%M} on {machine()}, with:", "", f"    {command}", "",
+             "Every step runs in its own process; `peak MiB` is that process's peak resident memory "
+             "(`/usr/bin/time`). Synthetic CRM from `crm-kpis generate` (about 5 history rows and 5 activities "
+             "per opportunity), as of 2026-06-30.", ""]
+    for result in results:
+        lines += [f"## {result.opportunities:,} opportunities ({result.rows_landed:,} landed rows)", "",
+                  "| step | seconds | peak MiB | note |", "|---|---:|---:|---|"]
+        lines += [f"| {step.name} | {step.seconds:.1f} | {step.peak_mib:,.0f} | {step.note} |" for step in result.steps]
+        full = result.step("dbt build (full)").seconds
+        core = result.step("pipeline: core KPI subset").seconds
+        nightly = result.step("dbt build (nightly, incremental)").seconds
+        lines += ["",
+                  f"- pipeline / reference for the core subset: {core:.1f} s / {result.reference_seconds:.1f} s = "
+                  f"**{core / result.reference_seconds:.1f}** (target ≤ 2)",
+                  f"- naive pandas / pipeline for the core subset: {result.pandas_seconds:.1f} s / {core:.1f} s = "
+                  f"**{result.pandas_seconds / core:.1f}** (target ≥ 5)",
+                  f"- nightly incremental build / full build: {nightly:.1f} s / {full:.1f} s = **{nightly / full:.0%}** (target ≤ 10 %)",
+                  f"- peak memory of any step: **{max(step.peak_mib for step in result.steps) / 1024:.1f} GiB** (target ≤ 6 GiB)",
+                  f"- core KPIs identical in the marts, the reference and pandas: **{'yes' if result.consistent else 'NO'}** "
+                  f"{'' if result.consistent else result.disagreements}", ""]
+    if len(results) > 1:
+        lines += ["## Growth", "", "Exponent k of time ∝ size^k (least squares over the sizes; 1 = linear):", ""]
+        for step in ("land", "dbt build (full)", "quality gate", "pipeline: core KPI subset", "dbt build (nightly, incremental)"):
+            value = exponent(results, step)
+            lines.append(f"- {step}: {value:.2f}" if value is not None else f"- {step}: n/a")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000], help="opportunities per run")
+    parser.add_argument("--work", type=Path, default=PROJECT_DIR / "data" / "bench", help="scratch folder (large)")
+    parser.add_argument("--output", type=Path, default=PROJECT_DIR / "docs" / "benchmarks.md", help="the report to write")
+    parser.add_argument("--keep", action="store_true", help="keep the generated landing files")
+    arguments = parser.parse_args(argv)
+    results = [run_size(size, arguments.work, arguments.keep) for size in arguments.sizes]
+    command = "make bench" if arguments.sizes == [100_000, 1_000_000, 10_000_000] else \
+        "python -m bench.run --sizes " + " ".join(str(size) for size in arguments.sizes)
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(markdown(results, command))
+    (arguments.output.with_suffix(".json")).write_text(json.dumps([asdict(result) for result in results], indent=2))
+    print(f"\nwrote {arguments.output}")
+    return 0 if all(result.consistent for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Pipeline steps as separate processes, so the benchmark can measure each one's wall time and peak memory.
+
+    python -m bench.steps gate <warehouse> <serving folder> <quality folder>
+    python -m bench.steps publish <warehouse> <serving folder>
+    python -m bench.steps changes <warehouse> <landing folder> <share>
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+
+
+def gate(warehouse: str, serving: str, quality: str) -> None:
+    from orchestration.publish import serving_file
+    from orchestration.quality_gate import run_quality_gate
+
+    report = run_quality_gate(Path(warehouse), serving_file(Path(serving)), "benchmark", Path(quality))
+    if not report.passed:
+        raise SystemExit("quality gate failed: " + "; ".join(outcome.describe()[:300] for outcome in report.failed))
+
+
+def publish(warehouse: str, serving: str) -> None:
+    from orchestration.publish import publish as publish_marts
+
+    publish_marts(Path(warehouse), Path(serving), "benchmark", [])
+
+
+def changes(warehouse: str, landing: str, share: str) -> None:
+    """A night's changes as new landing files, `share` of the opportunities: half of them new deals (with
+    their history and activities), half existing open deals moving on a stage (a history row each)."""
+    fraction = float(share) / 2
+    folder = Path(landing)
+    for table in ("opportunities", "opportunity_history", "activities"):
+        (folder / table).mkdir(parents=True, exist_ok=True)
+    next_stage = """case o.stage when 'Prospecting' then 'Qualification' when 'Qualification' then 'Discovery'
+        when 'Discovery' then 'Proposal' when 'Proposal' then 'Negotiation' else 'Closed Won' end"""
+    lineage = "_source_file, _source_line, _load_id, _loaded_at"
+    with duckdb.connect(warehouse, read_only=True) as connection:
+        total = connection.execute("select count(*) from raw.opportunities").fetchone()[0]
+        per_kind = max(1, int(total * fraction))
+        connection.execute(f"""create temp table new_deals as
+            select * exclude ({lineage}) replace ('N-' || opportunity_id as opportunity_id)
+            from raw.opportunities order by hash(opportunity_id) limit {per_kind}""")
+        connection.execute(f"""create temp table moved as
+            select o.* exclude ({lineage}), {next_stage} as new_stage,
+                (select max(changed_at) from raw.opportunity_history) + interval 1 hour as moved_at
+            from raw.opportunities o where not o.is_closed and not coalesce(o.is_deleted, false)
+            order by hash(opportunity_id, 'moved') limit {per_kind}""")
+        connection.execute(f"""copy (
+                select * from new_deals
+                union all
+                select * exclude (new_stage, moved_at) replace (new_stage as stage, moved_at as updated_at,
+                    new_stage = 'Closed Won' as is_closed, new_stage = 'Closed Won' as is_won,
+                    case when new_stage = 'Closed Won' then moved_at end as closed_at)
+                from moved
+            ) to '{folder / "opportunities" / "nightly.parquet"}' (format parquet)""")
+        connection.execute(f"""copy (
+                select h.* exclude ({lineage}) replace ('N-' || h.opportunity_id as opportunity_id)
+                from raw.opportunity_history h semi join new_deals n on n.opportunity_id = 'N-' || h.opportunity_id
+                union all
+                select opportunity_id, moved_at, new_stage, amount, currency, expected_close_date, null,
+                    case when new_stage = 'Closed Won' then 'closed' else forecast_category end
+                from moved
+            ) to '{folder / "opportunity_history" / "nightly.parquet"}' (format parquet)""")
+        connection.execute(f"""copy (
+                select a.* exclude ({lineage}) replace ('N-' || a.activity_id as activity_id, 'N-' || a.opportunity_id as opportunity_id)
+                from raw.activities a semi join new_deals n on n.opportunity_id = 'N-' || a.opportunity_id
+            ) to '{folder / "activities" / "nightly.parquet"}' (format parquet)""")
+
+
+if __name__ == "__main__":
+    {"gate": gate, "publish": publish, "changes": changes}[sys.argv[1]](*sys.argv[2:])

@@ -1,0 +1,22 @@
+"""A small run of the benchmark (no timing assertions): it runs end to end, and the core KPIs computed by
+the pipeline, the hand-written reference SQL and the naive pandas version are identical."""
+
+from __future__ import annotations
+
+import json
+
+from bench.run import main
+
+
+def test_small_benchmark_runs_and_three_implementations_agree(tmp_path):
+    report = tmp_path / "benchmarks.md"
+    assert main(["--sizes", "1500", "--work", str(tmp_path / "work"), "--output", str(report)]) == 0
+    result = json.loads(report.with_suffix(".json").read_text())[0]
+    assert result["consistent"] and result["disagreements"] == {
+        "win_rate": 0, "average_deal_size": 0, "sales_cycle": 0, "activities_per_week": 0}
+    steps = {step["name"]: step for step in result["steps"]}
+    assert {"land", "dbt build (full)", "quality gate", "publish", "reference: core KPI subset (SQL)",
+            "naive pandas: core KPI subset", "dbt build (nightly, incremental)"} <= steps.keys()
+    assert all(step["seconds"] > 0 and step["peak_mib"] > 0 for step in steps.values())
+    text = report.read_text()
+    assert "pipeline / reference" in text and "cores" in text
