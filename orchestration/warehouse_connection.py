@@ -10,14 +10,17 @@ from typing import Iterator
 import duckdb
 
 
+# The same cap as dbt's (profiles.yml): every step stays well inside a modest machine and spills beyond it.
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
 def duckdb_settings(warehouse_path: Path) -> dict[str, str]:
     """Memory, threads and spill folder from the environment."""
     settings = {
         "temp_directory": str(warehouse_path.parent / ".duckdb_tmp"),
         "preserve_insertion_order": "true",
+        "memory_limit": os.environ.get("CRM_KPIS_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
     }
-    if os.environ.get("CRM_KPIS_DUCKDB_MEMORY_LIMIT"):
-        settings["memory_limit"] = os.environ["CRM_KPIS_DUCKDB_MEMORY_LIMIT"]
     if os.environ.get("CRM_KPIS_DUCKDB_THREADS"):
         settings["threads"] = os.environ["CRM_KPIS_DUCKDB_THREADS"]
     return settings

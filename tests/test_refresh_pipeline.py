@@ -35,6 +35,14 @@ print("reads", reads, flush=True)
 """
 
 
+@pytest.fixture(scope="module", autouse=True)
+def dbt_manifest() -> None:
+    """The definitions read dbt's manifest; set-up prepares it, as `crm-kpis refresh` and `make ui` do."""
+    from orchestration.refresh import ensure_manifest
+
+    ensure_manifest()
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -268,3 +276,26 @@ def test_a_refresh_killed_mid_build_leaves_the_serving_file_and_the_rerun_publis
     assert query(scenario.warehouse, "select count(*) from marts.fct_kpi_pipeline_created where owner_id is null") == [(0,)]
     assert query(scenario.warehouse, "select count(*) from intermediate.int_opportunities_enriched where opportunity_id = 'O-LATE'") == [(1,)]
     assert not list((tmp_path / "serving").glob(".publishing-*")), "leftovers of a killed publish remain"
+
+
+def test_the_gate_fails_on_inconsistent_marts_and_on_a_check_that_raises(scenario, tmp_path):
+    """Defects dbt would never let through, planted straight into a copy of the marts: the gate says
+    which check failed on which rows, and a check that raised is a failure, never a pass."""
+    from orchestration.quality_gate import run_quality_gate
+
+    tampered = tmp_path / "tampered.duckdb"
+    shutil.copy(scenario.warehouse, tampered)
+    with duckdb.connect(str(tampered)) as connection:
+        # the defect runs so far left the working copy mid-way; rebuild nothing, just restore a consistent quota state
+        connection.execute("delete from marts.fct_kpi_quota_attainment where user_id = 'U-GHOST'")
+        connection.execute("""update marts.fct_kpi_quota_attainment set bookings = bookings + 1000
+            where (user_id, period_start) in (select user_id, period_start from marts.fct_kpi_quota_attainment
+                                              where bookings > 0 order by all limit 1)""")
+        connection.execute("alter table marts.fct_kpi_lead_to_customer drop column lead_to_customer_rate")
+    report = run_quality_gate(tampered, scenario.serving, "tampered", tmp_path / "quality")
+    failed = {(outcome.check_name, outcome.mart): outcome for outcome in report.failed}
+    assert not report.passed
+    consistency = failed[("cross_kpi_consistency", "fct_kpi_quota_attainment")]
+    assert any(failure["unexpected_count"] == 2 for failure in consistency.failures), consistency.failures  # vs win rate and deal size
+    raised = failed[("great_expectations", "fct_kpi_lead_to_customer")]
+    assert raised.error and "lead_to_customer_rate" in raised.error

@@ -36,43 +36,60 @@ local_mrr as (
     from subscriptions
     inner join months
         on subscriptions.start_date <= months.month_end
-        and (subscriptions.end_date is null or subscriptions.end_date >= months.month_end)
+        and coalesce(subscriptions.end_date, cast('9999-12-31' as date)) >= months.month_end
     group by subscriptions.account_id, subscriptions.currency, months.month_start
 ),
 
-account_currency_months as (
-    select account_id, currency, month_start from local_mrr
-    union
-    select local_mrr.account_id, local_mrr.currency, cast({{ dbt.dateadd('month', 1, 'local_mrr.month_start') }} as date)
+sequenced as (
+    select
+        local_mrr.*,
+        lag(month_start) over (partition by account_id, currency order by month_start) as previous_month,
+        lag(mrr_local) over (partition by account_id, currency order by month_start) as previous_mrr_local,
+        lead(month_start) over (partition by account_id, currency order by month_start) as next_month
     from local_mrr
+),
+
+-- every month with MRR (against the month before, 0 after a gap), and the month after each last month of
+-- a run (MRR 0: the churn); built from neighbours rather than a distinct grid, which cannot spill at scale
+currency_months as (
+    select
+        account_id,
+        currency,
+        month_start,
+        mrr_local,
+        case
+            when previous_month = cast({{ dbt.dateadd('month', -1, 'month_start') }} as date) then previous_mrr_local
+        end as last_mrr_local
+    from sequenced
+    union all
+    select
+        account_id,
+        currency,
+        cast({{ dbt.dateadd('month', 1, 'month_start') }} as date) as month_start,
+        cast(null as {{ dbt.type_numeric() }}) as mrr_local,
+        mrr_local as last_mrr_local
+    from sequenced
+    where (next_month is null or next_month > cast({{ dbt.dateadd('month', 1, 'month_start') }} as date))
+        and cast({{ dbt.dateadd('month', 1, 'month_start') }} as date) <= (select max(month_start) from months)
 ),
 
 paired as (
     select
-        grid.account_id,
-        grid.month_start,
+        currency_months.account_id,
+        currency_months.month_start,
         -- no subscription needs no rate: 0, not 0 x a missing rate (NULL)
-        case when this_month.mrr_local is null then 0
-            else {{ crm_kpis.to_money('this_month.mrr_local * this_rate.rate_to_reporting') }} end as mrr,
-        case when last_month.mrr_local is null then 0
-            else {{ crm_kpis.to_money('last_month.mrr_local * last_rate.rate_to_reporting') }} end as previous_mrr,
-        case when last_month.mrr_local is null then 0
-            else {{ crm_kpis.to_money('last_month.mrr_local * this_rate.rate_to_reporting') }} end as previous_mrr_at_current_rate
-    from account_currency_months as grid
-    inner join months on grid.month_start = months.month_start
-    left join local_mrr as this_month
-        on grid.account_id = this_month.account_id
-        and grid.currency = this_month.currency
-        and grid.month_start = this_month.month_start
-    left join local_mrr as last_month
-        on grid.account_id = last_month.account_id
-        and grid.currency = last_month.currency
-        and grid.month_start = cast({{ dbt.dateadd('month', 1, 'last_month.month_start') }} as date)
+        case when currency_months.mrr_local is null then 0
+            else {{ crm_kpis.to_money('currency_months.mrr_local * this_rate.rate_to_reporting') }} end as mrr,
+        case when currency_months.last_mrr_local is null then 0
+            else {{ crm_kpis.to_money('currency_months.last_mrr_local * last_rate.rate_to_reporting') }} end as previous_mrr,
+        case when currency_months.last_mrr_local is null then 0
+            else {{ crm_kpis.to_money('currency_months.last_mrr_local * this_rate.rate_to_reporting') }} end as previous_mrr_at_current_rate
+    from currency_months
     left join fx_rates as this_rate
-        on grid.currency = this_rate.currency and grid.month_start = this_rate.rate_month
+        on currency_months.currency = this_rate.currency and currency_months.month_start = this_rate.rate_month
     left join fx_rates as last_rate
-        on grid.currency = last_rate.currency
-        and cast({{ dbt.dateadd('month', -1, 'grid.month_start') }} as date) = last_rate.rate_month
+        on currency_months.currency = last_rate.currency
+        and cast({{ dbt.dateadd('month', -1, 'currency_months.month_start') }} as date) = last_rate.rate_month
 ),
 
 account_months as (
