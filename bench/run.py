@@ -29,6 +29,8 @@ BIN = Path(sys.executable).parent
 AS_OF = date(2026, 6, 30)
 CORE_MODELS = ("+fct_kpi_win_rate", "+fct_kpi_average_deal_size", "+fct_kpi_sales_cycle", "+fct_kpi_activity_level")
 NIGHTLY_SHARE = 0.01
+PIPELINE_STEPS = ("land", "dbt build (full)", "quality gate", "publish", "pipeline: core KPI subset", "land (nightly)",
+                  "dbt build (nightly, incremental)")
 ANALYSIS_MARKER = "<!-- analysis: written by hand, kept by bench.run -->"
 
 PIPELINE_CORE_SQL = {
@@ -203,7 +205,8 @@ def markdown(results: list[SizeResult], command: str) -> str:
                   f"- naive pandas / pipeline for the core subset: {result.pandas_seconds:.1f} s / {core:.1f} s = "
                   f"**{result.pandas_seconds / core:.1f}** (target ≥ 5)",
                   f"- nightly incremental build / full build: {nightly:.1f} s / {full:.1f} s = **{nightly / full:.0%}** (target ≤ 10 %)",
-                  f"- peak memory of any step: **{max(step.peak_mib for step in result.steps) / 1024:.1f} GiB** (target ≤ 6 GiB)",
+                  f"- peak memory of any pipeline step: **{max(step.peak_mib for step in result.steps if step.name in PIPELINE_STEPS) / 1024:.1f} GiB** "
+                  f"(target ≤ 6 GiB; the test-data generator and the pandas baseline are not pipeline steps)",
                   f"- core KPIs identical in the marts, the reference and pandas: **{'yes' if result.consistent else 'NO'}** "
                   f"{'' if result.consistent else result.disagreements}", ""]
     if len(results) > 1:
@@ -222,10 +225,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=PROJECT_DIR / "docs" / "benchmarks.md", help="the report to write")
     parser.add_argument("--keep", action="store_true", help="keep the generated landing files")
     parser.add_argument("--reuse-landing", action="store_true", help="reuse landing files kept by an earlier --keep run of a size")
+    parser.add_argument("--report-only", type=Path, help="rewrite the report from a results JSON of an earlier run")
     arguments = parser.parse_args(argv)
-    results = [run_size(size, arguments.work, arguments.keep, arguments.reuse_landing) for size in arguments.sizes]
-    command = "make bench" if arguments.sizes == [100_000, 1_000_000, 10_000_000] else \
-        "python -m bench.run --sizes " + " ".join(str(size) for size in arguments.sizes)
+    if arguments.report_only:
+        results = [SizeResult(**{**raw, "steps": [Step(**step) for step in raw["steps"]]})
+                   for raw in json.loads(arguments.report_only.read_text())]
+    else:
+        results = [run_size(size, arguments.work, arguments.keep, arguments.reuse_landing) for size in arguments.sizes]
+    sizes = [result.opportunities for result in results]
+    command = "make bench" if sizes == [100_000, 1_000_000, 10_000_000] else \
+        "python -m bench.run --sizes " + " ".join(str(size) for size in sizes)
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     analysis = ""
     if arguments.output.exists() and ANALYSIS_MARKER in arguments.output.read_text():
