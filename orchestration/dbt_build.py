@@ -18,13 +18,23 @@ def dbt_executable() -> Path:
     return Path(sys.executable).parent / "dbt"
 
 
-def run_dbt(arguments: list[str], warehouse: Path, quiet: bool = False, as_of: date | None = None) -> subprocess.CompletedProcess:
+def run_dbt(
+    arguments: list[str],
+    warehouse: Path,
+    quiet: bool = False,
+    as_of: date | None = None,
+    variables: dict[str, object] | None = None,
+) -> subprocess.CompletedProcess:
     """One dbt invocation (each costs ~4 s of start-up, so callers prefer one `build`).
-    `as_of` pins the build date of point-in-time KPIs (data generated for a past date needs it)."""
+    `as_of` pins the build date of point-in-time KPIs (data generated for a past date needs it);
+    `variables` are further dbt vars (crm_sources, calendar_start, ...)."""
     environment = {**os.environ, "CRM_KPIS_WAREHOUSE": str(warehouse.resolve())}
     command = [str(dbt_executable()), *arguments, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    all_variables = dict(variables or {})
     if as_of is not None:
-        command += ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]
+        all_variables["as_of_date"] = as_of.isoformat()
+    if all_variables:
+        command += ["--vars", json.dumps(all_variables)]
     return subprocess.run(command, cwd=PROJECT_DIR, env=environment, capture_output=quiet, text=True)
 
 

@@ -2,8 +2,9 @@
 
     Incremental: activities are the largest table and append-mostly. Each run takes the rows landed
     since the last run (watermark: landing time) and replaces them by activity_id (delete+insert).
-    A soft delete arrives as a changed row; staging drops it, so its key is taken from the source
-    as a tombstone, replaces the old row and is removed by the post-hook. -#}
+    A soft delete arrives as a changed row; staging drops it, so its key is taken from the deleted
+    records of the sources as a tombstone, replaces the old row and is removed by the post-hook. -#}
+-- depends_on: {{ ref('int_deleted_records_unioned') }}
 {{ config(
     materialized='incremental',
     unique_key='activity_id',
@@ -12,7 +13,7 @@
 ) }}
 
 with activities as (
-    select * from {{ ref('stg_crm__activities') }}
+    select * from {{ ref('int_activities_unioned') }}
     {% if is_incremental() %}
     where loaded_at > (select max(loaded_at) from {{ this }})
     {% endif %}
@@ -58,7 +59,7 @@ live_activities as (
 {% if is_incremental() %}
 , tombstones as (
     select
-        deleted.activity_id,
+        deleted.record_id as activity_id,
         cast(null as {{ dbt.type_string() }}) as activity_type,
         cast(null as {{ dbt.type_string() }}) as activity_type_value,
         cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
@@ -71,11 +72,11 @@ live_activities as (
         cast(null as {{ dbt.type_string() }}) as opportunity_id,
         cast(null as {{ dbt.type_string() }}) as lead_id,
         cast(null as {{ dbt.type_int() }}) as duration_minutes,
-        deleted._loaded_at as loaded_at,
+        deleted.loaded_at,
         true as is_tombstone
-    from {{ source('crm', 'activities') }} as deleted
-    where deleted.is_deleted
-        and deleted._loaded_at > (select max(loaded_at) from {{ this }})
+    from {{ ref('int_deleted_records_unioned') }} as deleted
+    where deleted.table_name = 'activities'
+        and deleted.loaded_at > (select max(loaded_at) from {{ this }})
 )
 {% endif %}
 

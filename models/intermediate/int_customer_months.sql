@@ -15,7 +15,7 @@ dates as (
 ),
 
 subscription_presence as (
-    select count(*) as subscription_count from {{ ref('stg_crm__subscriptions') }}
+    select count(*) as subscription_count from {{ ref('int_subscriptions_unioned') }}
 ),
 
 months as (

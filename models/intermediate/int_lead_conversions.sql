@@ -3,7 +3,7 @@
     became a customer: its converted opportunity is won, or, when it names only an account, that
     account's first opportunity is won. -#}
 with leads as (
-    select * from {{ ref('stg_crm__leads') }}
+    select * from {{ ref('int_leads_unioned') }}
 ),
 
 opportunities as (

@@ -8,7 +8,7 @@
     this month's rate) and fx (last month's MRR revalued at this month's rate). So
     new + reactivation + expansion + contraction + churn + fx = mrr - previous_mrr, always. -#}
 with subscriptions as (
-    select * from {{ ref('stg_crm__subscriptions') }}
+    select * from {{ ref('int_subscriptions_unioned') }}
 ),
 
 dates as (

@@ -2,7 +2,7 @@
     currency at the close month's rate (created month's while open), its account, owner and lead
     source, and one flag per data-quality defect. KPIs read only rows with is_kpi_eligible. -#}
 with opportunities as (
-    select * from {{ ref('stg_crm__opportunities') }}
+    select * from {{ ref('int_opportunities_unioned') }}
 ),
 
 stages as (
@@ -10,15 +10,15 @@ stages as (
 ),
 
 accounts as (
-    select * from {{ ref('stg_crm__accounts') }}
+    select * from {{ ref('int_accounts_unioned') }}
 ),
 
 users as (
-    select * from {{ ref('stg_crm__users') }}
+    select * from {{ ref('int_users_unioned') }}
 ),
 
 leads as (
-    select * from {{ ref('stg_crm__leads') }}
+    select * from {{ ref('int_leads_unioned') }}
 ),
 
 fx_rates as (

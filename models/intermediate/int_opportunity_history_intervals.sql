@@ -8,11 +8,11 @@
 {{ config(materialized='incremental', unique_key='opportunity_id', incremental_strategy='delete+insert') }}
 
 with history as (
-    select * from {{ ref('stg_crm__opportunity_history') }}
+    select * from {{ ref('int_opportunity_history_unioned') }}
 ),
 
 opportunities as (
-    select * from {{ ref('stg_crm__opportunities') }}
+    select * from {{ ref('int_opportunities_unioned') }}
 ),
 
 stages as (

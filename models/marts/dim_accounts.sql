@@ -1,5 +1,5 @@
 with accounts as (
-    select * from {{ ref('stg_crm__accounts') }}
+    select * from {{ ref('int_accounts_unioned') }}
 )
 
 select

@@ -3,4 +3,4 @@ select
     product_name,
     product_line,
     is_recurring
-from {{ ref('stg_crm__products') }}
+from {{ ref('int_products_unioned') }}

@@ -1,9 +1,9 @@
 with users as (
-    select * from {{ ref('stg_crm__users') }}
+    select * from {{ ref('int_users_unioned') }}
 ),
 
 managers as (
-    select user_id, full_name from {{ ref('stg_crm__users') }}
+    select user_id, full_name from {{ ref('int_users_unioned') }}
 )
 
 select

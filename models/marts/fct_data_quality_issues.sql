@@ -4,20 +4,8 @@ with opportunities as (
     select * from {{ ref('int_opportunities_enriched') }}
 ),
 
-raw_opportunities as (
-    select * from {{ source('crm', 'opportunities') }}
-),
-
-raw_accounts as (
-    select * from {{ source('crm', 'accounts') }}
-),
-
-raw_activities as (
-    select * from {{ source('crm', 'activities') }}
-),
-
-raw_leads as (
-    select * from {{ source('crm', 'leads') }}
+deleted_records as (
+    select * from {{ ref('int_deleted_records_unioned') }}
 ),
 
 intervals as (
@@ -30,17 +18,17 @@ account_mrr as (
 
 checks as (
     select 'opportunities' as table_name, 'deleted' as issue_type, 'excluded from every KPI' as effect,
-        sum(case when coalesce(is_deleted, false) then 1 else 0 end) as row_count
-    from raw_opportunities
+        sum(case when table_name = 'opportunities' then 1 else 0 end) as row_count
+    from deleted_records
     union all
-    select 'accounts', 'deleted', 'excluded from dimensions', sum(case when coalesce(is_deleted, false) then 1 else 0 end)
-    from raw_accounts
+    select 'accounts', 'deleted', 'excluded from dimensions', sum(case when table_name = 'accounts' then 1 else 0 end)
+    from deleted_records
     union all
-    select 'activities', 'deleted', 'excluded from activity KPIs', sum(case when coalesce(is_deleted, false) then 1 else 0 end)
-    from raw_activities
+    select 'activities', 'deleted', 'excluded from activity KPIs', sum(case when table_name = 'activities' then 1 else 0 end)
+    from deleted_records
     union all
-    select 'leads', 'deleted', 'excluded from lead KPIs', sum(case when coalesce(is_deleted, false) then 1 else 0 end)
-    from raw_leads
+    select 'leads', 'deleted', 'excluded from lead KPIs', sum(case when table_name = 'leads' then 1 else 0 end)
+    from deleted_records
     union all
     select 'opportunities', 'negative_amount', 'excluded from every KPI', sum(case when is_negative_amount then 1 else 0 end)
     from opportunities

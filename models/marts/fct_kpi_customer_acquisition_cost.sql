@@ -4,9 +4,11 @@
     channel's marketing spend / new customers whose first won deal came from a lead of that channel
     (customers without a lead are only in the company rows: no channel spend belongs to them).
     CAC payback months = CAC / average MRR of those new customers at the end of their first-won month.
-    Spend and new customers add up across months into quarters (the quarter rows are that sum). -#}
+    Spend and new customers add up across months into quarters (the quarter rows are that sum).
+    Spend is unknown (NULL, and so is CAC) for a month without a single spend row: a source without
+    spend data (the CRM adapters) or a month the spend files do not cover must not read as free. -#}
 with spend as (
-    select * from {{ ref('stg_crm__acquisition_spend') }}
+    select * from {{ ref('int_acquisition_spend_unioned') }}
 ),
 
 first_won as (
@@ -34,6 +36,10 @@ spend_by_month as (
     group by 1, 2
 ),
 
+spend_months as (
+    select distinct period_month from spend_by_month
+),
+
 new_customers_by_month as (
     select
         first_won.first_won_month as period_month,
@@ -51,14 +57,16 @@ channel_months as (
     select
         coalesce(spend_by_month.period_month, new_customers_by_month.period_month) as period_month,
         coalesce(spend_by_month.channel, new_customers_by_month.channel) as channel,
-        coalesce(spend_by_month.marketing_spend, 0) as marketing_spend,
-        coalesce(spend_by_month.sales_spend, 0) as sales_spend,
+        case when spend_months.period_month is not null then coalesce(spend_by_month.marketing_spend, 0) end as marketing_spend,
+        case when spend_months.period_month is not null then coalesce(spend_by_month.sales_spend, 0) end as sales_spend,
         coalesce(new_customers_by_month.new_customers, 0) as new_customers,
         coalesce(new_customers_by_month.new_customer_mrr, 0) as new_customer_mrr
     from spend_by_month
     full outer join new_customers_by_month
         on spend_by_month.period_month = new_customers_by_month.period_month
         and spend_by_month.channel = new_customers_by_month.channel
+    left join spend_months
+        on coalesce(spend_by_month.period_month, new_customers_by_month.period_month) = spend_months.period_month
 ),
 
 by_period as (
@@ -75,9 +83,9 @@ by_scope as (
         period_grain,
         period_start,
         'all' as channel,
-        sum(marketing_spend) as marketing_spend,
-        sum(sales_spend) as sales_spend,
-        sum(marketing_spend) + sum(sales_spend) as acquisition_spend,
+        {{ crm_kpis.sum_if_complete('marketing_spend') }} as marketing_spend,
+        {{ crm_kpis.sum_if_complete('sales_spend') }} as sales_spend,
+        {{ crm_kpis.sum_if_complete('marketing_spend') }} + {{ crm_kpis.sum_if_complete('sales_spend') }} as acquisition_spend,
         sum(new_customers) as new_customers,
         sum(new_customer_mrr) as new_customer_mrr
     from by_period
@@ -88,9 +96,9 @@ by_scope as (
         period_grain,
         period_start,
         channel,
-        sum(marketing_spend),
-        0,
-        sum(marketing_spend),
+        {{ crm_kpis.sum_if_complete('marketing_spend') }},
+        case when count(marketing_spend) = count(*) then 0 end,
+        {{ crm_kpis.sum_if_complete('marketing_spend') }},
         sum(new_customers),
         sum(new_customer_mrr)
     from by_period

@@ -15,7 +15,7 @@ opportunities as (
 ),
 
 submissions as (
-    select * from {{ ref('stg_crm__forecast_submissions') }}
+    select * from {{ ref('int_forecast_submissions_unioned') }}
 ),
 
 users as (

@@ -4,7 +4,7 @@
     attainment = sum(bookings) / sum(quota); share of reps at or above quota = sum(is_attained) /
     count(*). For the period holding the build date, pace = attainment / share of the period elapsed. -#}
 with quotas as (
-    select * from {{ ref('stg_crm__quotas') }}
+    select * from {{ ref('int_quotas_unioned') }}
 ),
 
 opportunities as (

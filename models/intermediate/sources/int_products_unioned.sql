@@ -1,0 +1,2 @@
+{{ config(materialized='view') }}
+{{ crm_kpis.union_crm_sources('products') }}
