@@ -1,4 +1,5 @@
-"""`crm-kpis`: generate demo CRM data, land it, refresh the warehouse (land, build, check, publish), run the demo."""
+"""`crm-kpis`: generate demo CRM data, map exports, land them, refresh the warehouse (land, build, check,
+publish), run the demo."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from . import settings
 from .generator import FORMATS, GeneratorSettings, WrittenTable, generate_landing
 from .landing import FileResult, LandingReport, land_directory
 from .landing.contract import CONTRACTS
+from .landing.source_tables import ADAPTER_SOURCES, load_source_tables
+from .mapping import MappingError, apply_mapping, load_mapping
 from .publish import serving_file
 from .refresh import print_summary, run_refresh
 from .warehouse_connection import connect_warehouse
@@ -75,6 +78,29 @@ def run_land(landing: Path, warehouse: Path) -> LandingReport:
         more = len(report.rejected_files) - 1
         raise CommandFailed(f"{first}" + (f" (and {more} more rejected file(s))" if more else ""))
     return report
+
+
+def run_map(mapping_file: Path, input_dir: Path, landing: Path) -> None:
+    """Apply a mapping file to an export folder, writing landing-contract files into the landing folder."""
+    try:
+        mapping = load_mapping(mapping_file, input_dir)
+        tables = apply_mapping(mapping, landing)
+    except MappingError as error:
+        raise CommandFailed(str(error)) from None
+    for table in tables:
+        _say(f"  {table.export_file.name:<28} -> {table.output_file} ({table.rows:,} rows)")
+    _say(f"Mapped {len(tables)} table(s) with {mapping_file}; land them with `crm-kpis land` or `crm-kpis refresh`")
+
+
+def run_load_source(source: str, folder: Path, warehouse: Path) -> None:
+    """Load a CRM's tables, as its EL tool names them, into raw_<source> of the warehouse."""
+    try:
+        tables = load_source_tables(source, folder, warehouse)
+    except (ValueError, FileNotFoundError) as error:
+        raise CommandFailed(str(error)) from None
+    for table in tables:
+        _say(f"  {table.file.name:<40} -> raw_{source}.{table.table} ({table.rows:,} rows)")
+    _say(f"Loaded {len(tables)} table(s) into raw_{source}; select the source with CRM_KPIS_SOURCES={source}")
 
 
 KPI_SUMMARY_SQL = """
@@ -188,6 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
     land.add_argument("--landing", type=Path, default=None, help="landing folder (default $CRM_KPIS_LANDING or data/landing)")
     land.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $CRM_KPIS_WAREHOUSE or data/warehouse.duckdb)")
 
+    mapping = commands.add_parser("map", help="turn a CRM export into landing files with a mapping file (see examples/)")
+    mapping.add_argument("mapping", type=Path, help="the mapping file (YAML)")
+    mapping.add_argument("--input", type=Path, required=True, help="folder holding the export's files")
+    mapping.add_argument("--landing", type=Path, default=None, help="landing folder (default $CRM_KPIS_LANDING or data/landing)")
+
+    load_source = commands.add_parser("load-source", help="load a CRM's tables (Fivetran naming) into raw_<source>, for trials and tests")
+    load_source.add_argument("source", choices=ADAPTER_SOURCES)
+    load_source.add_argument("folder", type=Path, help="folder of CSV or Parquet files, one per table")
+    load_source.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $CRM_KPIS_WAREHOUSE or data/warehouse.duckdb)")
+
     commands.add_parser("refresh", help="run the refresh job in-process: land, dbt build, quality gate, publish")
 
     demo = commands.add_parser("demo", help="generate demo data, refresh (land, build, check, publish) and print KPIs")
@@ -208,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
                          arguments.out or settings.landing_dir())
         elif arguments.command == "land":
             run_land(arguments.landing or settings.landing_dir(), arguments.warehouse or settings.warehouse_path())
+        elif arguments.command == "map":
+            run_map(arguments.mapping, arguments.input, arguments.landing or settings.landing_dir())
+        elif arguments.command == "load-source":
+            run_load_source(arguments.source, arguments.folder, arguments.warehouse or settings.warehouse_path())
         elif arguments.command == "refresh":
             run_refresh_command()
         elif arguments.command == "demo":

@@ -69,10 +69,13 @@ CONSISTENCY_SQL = """
     where c.level = 'company'
 """
 
+# per CRM source: one source that stopped syncing is stale even when another is current
 FRESHNESS_SQL = """
-    select 'raw.opportunities.updated_at' as source, max(updated_at) as newest from raw.opportunities
+    select source_system || ' opportunities.updated_at' as source, max(updated_at) as newest
+    from intermediate.int_opportunities_unioned group by source_system
     union all
-    select 'raw.opportunity_history.changed_at', max(changed_at) from raw.opportunity_history
+    select source_system || ' opportunity_history.changed_at', max(changed_at)
+    from intermediate.int_opportunity_history_unioned group by source_system
 """
 
 

@@ -4,6 +4,7 @@ progress per step and a summary at the end."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from orchestration.dbt_build import PROJECT_DIR, run_dbt
 from orchestration.progress import say
 
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+MANIFEST_ENVIRONMENT = PROJECT_DIR / "target" / "manifest_environment.json"
 DBT_INPUTS = ("models", "seeds", "macros", "dbt_project.yml", "profiles.yml")
 
 
@@ -21,8 +23,14 @@ class RefreshFailed(Exception):
     pass
 
 
+def parse_environment() -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in settings.DBT_PARSE_ENVIRONMENT}
+
+
 def manifest_is_current() -> bool:
-    if not MANIFEST.exists():
+    if not MANIFEST.exists() or not MANIFEST_ENVIRONMENT.exists():
+        return False
+    if json.loads(MANIFEST_ENVIRONMENT.read_text()) != parse_environment():
         return False
     built = MANIFEST.stat().st_mtime
     for name in DBT_INPUTS:
@@ -41,6 +49,7 @@ def ensure_manifest() -> None:
     result = run_dbt(["parse", "--quiet"], settings.warehouse_path(), quiet=True)
     if result.returncode != 0:
         raise RefreshFailed(f"dbt parse failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    MANIFEST_ENVIRONMENT.write_text(json.dumps(parse_environment()))
 
 
 @dataclass

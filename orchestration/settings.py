@@ -32,6 +32,16 @@ def business_timezone() -> str:
     return os.environ.get("CRM_KPIS_BUSINESS_TIMEZONE", "Europe/Copenhagen")
 
 
+def crm_sources() -> list[str]:
+    """The CRM sources dbt reads (dbt var crm_sources defaults to the same variable)."""
+    return [name.strip().lower() for name in os.environ.get("CRM_KPIS_SOURCES", "crm").split(",") if name.strip()]
+
+
+# Environment variables that change what dbt parses (enabled models, rendered vars): the Dagster
+# definitions are built from a manifest parsed under the same values.
+DBT_PARSE_ENVIRONMENT = ("CRM_KPIS_SOURCES", "CRM_KPIS_REPORTING_CURRENCY", "CRM_KPIS_BUSINESS_TIMEZONE")
+
+
 def refresh_cron() -> str:
     return os.environ.get("CRM_KPIS_REFRESH_CRON", "0 2 * * *")
 

@@ -49,6 +49,7 @@ enriched as (
         accounts.account_id is null as is_orphan_account,
         users.user_id is null as is_orphan_owner,
         dated.is_closed and dated.closed_at is null as is_closed_without_date,
+        dated.created_at is null as is_missing_created_at,
         dated.closed_at is not null and dated.closed_at < dated.created_at as is_close_before_creation
     from dated
     left join stages on dated.stage = stages.stage
@@ -61,7 +62,8 @@ select
     enriched.*,
     fx_rates.rate_to_reporting,
     {{ crm_kpis.to_money('enriched.amount * fx_rates.rate_to_reporting') }} as amount_reporting,
-    not (enriched.is_unknown_stage or enriched.is_negative_amount or enriched.is_closed_without_date)
+    not (enriched.is_unknown_stage or enriched.is_negative_amount or enriched.is_closed_without_date
+        or enriched.is_missing_created_at)
         and fx_rates.rate_to_reporting is not null as is_kpi_eligible
 from enriched
 left join fx_rates

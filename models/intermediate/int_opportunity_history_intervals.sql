@@ -1,6 +1,7 @@
 {#- Opportunity history as intervals: each change's values hold from valid_from until the next change
     (valid_to, NULL while current). An opportunity without any history row gets one interval from its
-    creation with today's values (flagged), so point-in-time questions still see it.
+    creation with today's values (flagged), so point-in-time questions still see it; one without a
+    creation time gets none.
 
     Incremental: history is append-mostly, but a new change closes the previous interval, so every
     run rebuilds all intervals of the opportunities that received rows since the last run
@@ -70,6 +71,9 @@ opportunities_without_history as (
     from opportunities_to_build
     left join history on opportunities_to_build.opportunity_id = history.opportunity_id
     where history.opportunity_id is null
+        -- without a creation time there is no moment the interval could start (counted in the
+        -- data-quality fact as missing_created_at)
+        and opportunities_to_build.created_at is not null
 ),
 
 changes as (

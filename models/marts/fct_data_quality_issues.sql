@@ -39,7 +39,10 @@ checks as (
     select 'opportunities', 'closed_without_close_date', 'excluded from every KPI', sum(case when is_closed_without_date then 1 else 0 end)
     from opportunities
     union all
-    select 'opportunities', 'missing_fx_rate', 'excluded from every KPI', sum(case when rate_to_reporting is null then 1 else 0 end)
+    select 'opportunities', 'missing_created_at', 'excluded from every KPI', sum(case when is_missing_created_at then 1 else 0 end)
+    from opportunities
+    union all
+    select 'opportunities', 'missing_fx_rate', 'excluded from every KPI', sum(case when rate_to_reporting is null and not is_missing_created_at then 1 else 0 end)
     from opportunities
     union all
     select 'opportunities', 'close_before_creation', 'excluded from sales cycle', sum(case when is_close_before_creation then 1 else 0 end)

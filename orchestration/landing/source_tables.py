@@ -42,15 +42,16 @@ def table_name_for(path: Path, source: str) -> str | None:
     return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else None
 
 
-def _reader(path: Path) -> str:
+def _reader(path: Path, as_text: bool) -> str:
     if path.suffix.lower() == ".parquet":
         return f"read_parquet('{path}')"
     # every row sampled, so a late odd value does not make the load fail
-    return f"read_csv('{path}', header = true, sample_size = -1)"
+    return f"read_csv('{path}', header = true, sample_size = -1, all_varchar = {str(as_text).lower()})"
 
 
-def load_source_tables(source: str, folder: Path, warehouse: Path) -> list[LoadedTable]:
-    """Replace `raw_<source>.<table>` with each file's rows; raises naming the file that cannot be read."""
+def load_source_tables(source: str, folder: Path, warehouse: Path, as_text: bool = False) -> list[LoadedTable]:
+    """Replace `raw_<source>.<table>` with each file's rows; raises naming the file that cannot be read.
+    `as_text` keeps every CSV column as text, as some loaders land them."""
     if source not in ADAPTER_SOURCES:
         raise ValueError(f"unknown source '{source}': choose from {', '.join(ADAPTER_SOURCES)}")
     if not folder.is_dir():
@@ -66,7 +67,7 @@ def load_source_tables(source: str, folder: Path, warehouse: Path) -> list[Loade
                 continue
             target = f"{schema}.{quote_identifier(table)}"
             try:
-                connection.execute(f"create or replace table {target} as select * from {_reader(path.resolve())}")
+                connection.execute(f"create or replace table {target} as select * from {_reader(path.resolve(), as_text)}")
             except Exception as error:
                 raise ValueError(f"{path}: cannot be read as a table: {str(error).splitlines()[0]}") from error
             rows = connection.execute(f"select count(*) from {target}").fetchone()[0]
