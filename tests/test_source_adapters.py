@@ -20,6 +20,9 @@ by hand. As of 2025-06-30, business time zone Europe/Copenhagen, everything in E
 
 Closing dates that are local dates (Salesforce close_date, SuperOffice saledate) are local midnight in
 Copenhagen, so 006A closes 2025-03-13 23:00 UTC, still in March.
+
+The `crm` source is selected too, with what none of the CRMs holds landed as files that name the
+adapters' keys (tests/fixtures/adapter_extras): Salesforce quotas for 005A and acquisition spend.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import duckdb
 import pytest
 
 from orchestration.dbt_build import run_dbt
+from orchestration.landing import land_directory
 from orchestration.landing.source_tables import load_source_tables
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -49,7 +53,9 @@ def warehouse(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("adapters") / "warehouse.duckdb"
     for source in ADAPTERS:
         load_source_tables(source, FIXTURES / source, path)
-    result = run_dbt(["build"], path, quiet=True, as_of=AS_OF, variables={"crm_sources": ",".join(ADAPTERS)})
+    report = land_directory(FIXTURES / "adapter_extras", path)
+    assert report.rows_landed == 5, report.summary()
+    result = run_dbt(["build"], path, quiet=True, as_of=AS_OF, variables={"crm_sources": ",".join((*ADAPTERS, "crm"))})
     assert result.returncode == 0, result.stdout[-4000:]
     return path
 
@@ -63,6 +69,8 @@ def test_every_source_lands_in_the_shared_entities_with_namespaced_keys(warehous
     assert rows(warehouse, """
         select source_system, count(*) from intermediate.int_opportunities_unioned group by 1 order by 1""") == [
         ("hubspot", 3), ("salesforce", 4), ("superoffice", 5)]
+    assert rows(warehouse, "select source_system, count(*) from intermediate.int_quotas_unioned group by 1 order by 1") == [
+        ("crm", 2), ("superoffice", 2)]
     assert rows(warehouse, "select user_id, full_name, team, manager_id from marts.dim_users order by 1") == [
         ("hubspot:101", "Ann Lee", "West", None),
         ("hubspot:102", "Ben Ho", "West", None),  # primary team only
@@ -175,15 +183,35 @@ def test_time_in_stage_from_superoffice_sale_history(warehouse):
     ]
 
 
-def test_quota_attainment_from_superoffice_targets(warehouse):
-    # user 1's quarterly targets 20000 (Q1) and 30000 (Q2); the team target (usergroup 1) is no quota.
-    # Sale 1000 (15000) closes 2 April: Q2.
+def test_quota_attainment_from_superoffice_targets_and_landed_quotas(warehouse):
+    # SuperOffice user 1's quarterly targets 20000 (Q1) and 30000 (Q2); the team target (usergroup 1)
+    # is no quota. Sale 1000 (15000) closes 2 April: Q2.
+    # Salesforce has no quota object: 005A's quotas (10000 a quarter) are landed files; 006A (12000) is Q1.
     assert rows(warehouse, """
         select user_id, period_start, period_end, quota_amount, won_count, bookings, attainment
         from marts.fct_kpi_quota_attainment order by all""") == [
+        ("salesforce:005A", d("2025-01-01"), d("2025-03-31"), E(10000), 1, E(12000), 1.2),
+        ("salesforce:005A", d("2025-04-01"), d("2025-06-30"), E(10000), 0, E(0), 0.0),
         ("superoffice:1", d("2025-01-01"), d("2025-03-31"), E(20000), 0, E(0), 0.0),
         ("superoffice:1", d("2025-04-01"), d("2025-06-30"), E(30000), 1, E(15000), 0.5),
     ]
+
+
+def test_acquisition_cost_from_landed_spend(warehouse):
+    # new customers by first won deal: March 001A (006A, lead Web -> inbound); April 201 (401, contact
+    # 301 ORGANIC_SEARCH -> inbound) and SuperOffice 100 (1000, no lead source: other). 1004 has no company.
+    # Spend: March 6000 inbound marketing; April 4000 inbound marketing + 2000 sales.
+    assert rows(warehouse, """
+        select period_start, marketing_spend, sales_spend, acquisition_spend, new_customers, cac
+        from marts.fct_kpi_customer_acquisition_cost
+        where scope = 'company' and period_grain = 'month' order by all""") == [
+        (d("2025-03-01"), E(6000), E(0), E(6000), 1, 6000.0),
+        (d("2025-04-01"), E(4000), E(2000), E(6000), 2, 3000.0),
+    ]
+    assert rows(warehouse, """
+        select channel, marketing_spend, new_customers, cac from marts.fct_kpi_customer_acquisition_cost
+        where scope = 'channel' and period_grain = 'month' and period_start = '2025-04-01' order by all""") == [
+        ("inbound", E(4000), 1, 4000.0), ("other", E(0), 1, 0.0)]
 
 
 def test_activity_level(warehouse):
@@ -247,10 +275,10 @@ def test_deleted_and_merged_rows_are_excluded_and_counted(warehouse):
 
 
 def test_kpis_a_source_cannot_feed_are_empty_not_invented(warehouse):
-    # none of the three CRMs holds subscriptions, acquisition spend or forecast submissions
+    # none of the sources holds subscriptions or forecast submissions
     assert rows(warehouse, "select count(*) from intermediate.int_mrr_account_months") == [(0,)]
     assert rows(warehouse, "select sum(submitted_forecast) from marts.fct_kpi_forecast_accuracy") == [(None,)]
-    assert rows(warehouse, "select sum(acquisition_spend) from marts.fct_kpi_customer_acquisition_cost") == [(None,)]
+    assert rows(warehouse, "select count(*) from marts.fct_kpi_recurring_revenue") == [(0,)]
 
 
 def dbt_models(sources: str) -> set[str]:

@@ -1,10 +1,11 @@
-{#- One row per calendar day between vars calendar_start and calendar_end, with calendar and
+{#- One row per calendar day between vars calendar_start (env CRM_KPIS_CALENDAR_START, default
+    2020-01-01: set it before your oldest CRM date) and calendar_end, with calendar and
     fiscal attributes. The fiscal year starts in var fiscal_year_start_month and is named after
     the calendar year in which it ends (FY2026 = Jul 2025 - Jun 2026 for a July start). -#}
 {% set fiscal_start = var('fiscal_year_start_month') | int %}
 
 with days as (
-    {{ dbt.date_spine('day', "cast('" ~ var('calendar_start', '2020-01-01') ~ "' as date)", "cast('" ~ var('calendar_end', '2031-01-01') ~ "' as date)") }}
+    {{ dbt.date_spine('day', "cast('" ~ var('calendar_start', env_var('CRM_KPIS_CALENDAR_START', '2020-01-01')) ~ "' as date)", "cast('" ~ var('calendar_end', '2031-01-01') ~ "' as date)") }}
 ),
 
 calendar as (
