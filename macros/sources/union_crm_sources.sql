@@ -82,3 +82,28 @@
     where 1 = 0
     {%- endfor %}
 {%- endmacro %}
+
+{#- union_crm_sources for an entity with a `stage` column, the stage put onto the funnel of seed
+    opportunity_stages through seed stage_map (stage names differ per CRM). A stage stage_map does
+    not list passes through unchanged, and counts as unknown_stage until it is mapped. -#}
+{% macro union_crm_sources_with_funnel_stages(entity) -%}
+with {{ entity }} as (
+    {{ crm_kpis.union_crm_sources(entity) }}
+),
+
+stage_map as (
+    select * from {{ ref('stage_map') }}
+)
+
+select
+    {%- for column, data_type in crm_kpis.crm_entity_columns()[entity]['columns'] if column != 'stage' %}
+    {{ entity }}.{{ column }},
+    {%- endfor %}
+    coalesce(stage_map.stage, {{ entity }}.stage) as stage,
+    {{ entity }}.stage as source_stage,
+    {{ entity }}.source_system
+from {{ entity }}
+left join stage_map
+    on {{ entity }}.source_system = stage_map.source_system
+    and {{ entity }}.stage = stage_map.source_stage
+{%- endmacro %}

@@ -3,7 +3,6 @@
     deal's probability is its stage's (0-1 in HubSpot, 0-100 here). The account and the lead are the
     deal's first associated company and contact. -#}
 {%- set deal = source('hubspot', 'deal') %}
-{%- set stage_table = source('hubspot', 'deal_pipeline_stage') %}
 {%- set currency = "'" ~ var('hubspot_currency', var('reporting_currency')) ~ "'" %}
 
 with deal as (
@@ -16,17 +15,7 @@ merged_deal as (
 ),
 
 stages as (
-    select
-        stage_id,
-        cast(label as {{ dbt.type_string() }}) as label,
-        cast(probability as {{ dbt.type_float() }}) as probability,
-        coalesce({{ crm_kpis.to_boolean('closed_won') }}, false) as is_won,
-        coalesce(
-            {{ crm_kpis.to_boolean(crm_kpis.optional_column(stage_table, 'is_closed', dbt.type_string())) }},
-            {{ crm_kpis.to_boolean('closed_won') }} or cast(probability as {{ dbt.type_float() }}) in (0, 1),
-            false
-        ) as is_closed
-    from {{ stage_table }}
+    select * from {{ ref('stg_hubspot__deal_pipeline_stages') }}
 ),
 
 first_company as (
@@ -55,11 +44,7 @@ select
     cast(live_deals.property_dealname as {{ dbt.type_string() }}) as opportunity_name,
     {{ crm_kpis.canonical_opportunity_type(crm_kpis.optional_column(deal, 'property_dealtype', dbt.type_string())) }} as opportunity_type,
     {{ crm_kpis.optional_column(deal, 'property_product_line', dbt.type_string()) }} as product_line,
-    case
-        when stages.is_won then 'Closed Won'
-        when stages.is_closed then 'Closed Lost'
-        else stages.label
-    end as stage,
+    stages.deal_stage as stage,
     cast(live_deals.property_amount as {{ dbt.type_numeric() }}) as amount,
     upper(coalesce({{ crm_kpis.optional_column(deal, 'property_deal_currency_code', dbt.type_string()) }}, {{ currency }})) as currency,
     stages.probability * 100 as probability,
@@ -76,6 +61,6 @@ select
     ) as updated_at,
     {{ crm_kpis.optional_column(deal, '_fivetran_synced', dbt.type_timestamp()) }} as loaded_at
 from live_deals
-left join stages on live_deals.deal_pipeline_stage_id = stages.stage_id
+left join stages on cast(live_deals.deal_pipeline_stage_id as {{ dbt.type_string() }}) = stages.stage_id
 left join first_company on live_deals.deal_id = first_company.deal_id
 left join first_contact on live_deals.deal_id = first_contact.deal_id

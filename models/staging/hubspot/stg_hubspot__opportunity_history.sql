@@ -1,7 +1,6 @@
 {#- One row per stage a deal entered (deal_stage), with the amount and close date the deal had at
     that moment (the last deal_property_history change of amount / closedate at or before it; the
     current value when HubSpot kept no change). Only deals that are in stg_hubspot__opportunities. -#}
-{%- set stage_table = source('hubspot', 'deal_pipeline_stage') %}
 
 with deal_stage as (
     select * from {{ source('hubspot', 'deal_stage') }}
@@ -12,17 +11,7 @@ deals as (
 ),
 
 stages as (
-    select
-        stage_id,
-        cast(label as {{ dbt.type_string() }}) as label,
-        cast(probability as {{ dbt.type_float() }}) as probability,
-        coalesce({{ crm_kpis.to_boolean('closed_won') }}, false) as is_won,
-        coalesce(
-            {{ crm_kpis.to_boolean(crm_kpis.optional_column(stage_table, 'is_closed', dbt.type_string())) }},
-            {{ crm_kpis.to_boolean('closed_won') }} or cast(probability as {{ dbt.type_float() }}) in (0, 1),
-            false
-        ) as is_closed
-    from {{ stage_table }}
+    select * from {{ ref('stg_hubspot__deal_pipeline_stages') }}
 ),
 
 property_changes as (
@@ -75,11 +64,7 @@ close_date_at_entry as (
 select
     entered.opportunity_id,
     entered.changed_at,
-    case
-        when stages.is_won then 'Closed Won'
-        when stages.is_closed then 'Closed Lost'
-        else stages.label
-    end as stage,
+    stages.deal_stage as stage,
     coalesce({{ dbt.safe_cast('amount_at_entry.property_value', dbt.type_numeric()) }}, deals.amount) as amount,
     deals.currency,
     coalesce(cast({{ dbt.safe_cast('close_date_at_entry.property_value', dbt.type_timestamp()) }} as date), deals.expected_close_date) as expected_close_date,
@@ -88,7 +73,7 @@ select
     entered.loaded_at
 from entered
 inner join deals on entered.opportunity_id = deals.opportunity_id
-left join stages on entered.stage_id = stages.stage_id
+left join stages on cast(entered.stage_id as {{ dbt.type_string() }}) = stages.stage_id
 left join amount_at_entry
     on entered.opportunity_id = amount_at_entry.opportunity_id and entered.changed_at = amount_at_entry.changed_at
 left join close_date_at_entry
