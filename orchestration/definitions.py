@@ -86,7 +86,11 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return dbt_resource_props["config"].get("schema") or "dbt"
 
 
-dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
+# the manifest is prepared by ensure_manifest (crm-kpis, make manifest, a test fixture) in the home's
+# dbt folder, never parsed here at import
+dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR, target_path=settings.dbt_artifacts_dir())
+RUN_FOLDER_PREFIX = "run-"
+KEPT_FAILED_RUNS = 5
 
 
 @dbt_assets(
@@ -97,10 +101,16 @@ dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """`dbt build`: seeds, staging, intermediate and marts with their tests (as asset checks)."""
     say("building the dbt models (dbt build)")
-    for previous_run in PROJECT_DIR.glob("target/warehouse_models-*"):  # dagster-dbt leaves one per run
-        shutil.rmtree(previous_run, ignore_errors=True)
+    # a folder of its own per run, so concurrent runs (schedule and sensor) never share one; a
+    # successful run's is removed, a failed run's is kept beside the others for a look at its logs
+    artifacts = settings.dbt_artifacts_dir()
+    failed_runs = sorted(artifacts.glob(f"{RUN_FOLDER_PREFIX}*"), key=lambda folder: folder.stat().st_mtime)
+    for old in failed_runs[:-KEPT_FAILED_RUNS]:
+        shutil.rmtree(old, ignore_errors=True)
+    run_folder = artifacts / f"{RUN_FOLDER_PREFIX}{context.run.run_id}"
     with warehouse_environment(settings.warehouse_path()):
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from dbt.cli(["build"], context=context, target_path=run_folder).stream()
+    shutil.rmtree(run_folder, ignore_errors=True)
 
 
 # --- quality gate ---------------------------------------------------------------------------------
@@ -152,14 +162,14 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Copy the audited marts into a new serving file (+ Parquet) and swap it in atomically."""
     from orchestration.quality_gate import GateReport, report_folder
 
-    report = GateReport.load(report_folder(), context.run_id)
+    report = GateReport.load(report_folder(), context.run.run_id)
     if report is None or not report.passed:
         # blocking checks already stop this step; this guards a run that skipped or lost the gate
         reason = "the quality gate did not run in this run" if report is None else \
             "; ".join(outcome.describe() for outcome in report.failed)
         raise dg.Failure(description=f"not publishing: {reason}")
     say(f"publishing to {settings.serving_dir()}")
-    record = publish(settings.warehouse_path(), settings.serving_dir(), context.run_id,
+    record = publish(settings.warehouse_path(), settings.serving_dir(), context.run.run_id,
                      [{"check": outcome.check_name, "target": outcome.target, "passed": outcome.passed} for outcome in report.outcomes])
     say(f"published {len(record.row_counts)} marts to {record.serving_file} and {record.parquet_folder}")
     return dg.MaterializeResult(metadata={

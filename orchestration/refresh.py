@@ -14,8 +14,6 @@ from orchestration import settings
 from orchestration.dbt_build import PROJECT_DIR, run_dbt
 from orchestration.progress import say
 
-MANIFEST = PROJECT_DIR / "target" / "manifest.json"
-MANIFEST_ENVIRONMENT = PROJECT_DIR / "target" / "manifest_environment.json"
 DBT_INPUTS = ("models", "seeds", "macros", "dbt_project.yml", "profiles.yml")
 
 
@@ -27,12 +25,21 @@ def parse_environment() -> dict[str, str | None]:
     return {name: os.environ.get(name) for name in settings.DBT_PARSE_ENVIRONMENT}
 
 
+def manifest_path() -> Path:
+    return settings.dbt_artifacts_dir() / "manifest.json"
+
+
+def manifest_environment_path() -> Path:
+    return settings.dbt_artifacts_dir() / "manifest_environment.json"
+
+
 def manifest_is_current() -> bool:
-    if not MANIFEST.exists() or not MANIFEST_ENVIRONMENT.exists():
+    manifest, environment = manifest_path(), manifest_environment_path()
+    if not manifest.exists() or not environment.exists():
         return False
-    if json.loads(MANIFEST_ENVIRONMENT.read_text()) != parse_environment():
+    if json.loads(environment.read_text()) != parse_environment():
         return False
-    built = MANIFEST.stat().st_mtime
+    built = manifest.stat().st_mtime
     for name in DBT_INPUTS:
         path = PROJECT_DIR / name
         files = [path] if path.is_file() else list(path.rglob("*"))
@@ -46,10 +53,10 @@ def ensure_manifest() -> None:
     if manifest_is_current():
         return
     say("parsing the dbt project (dbt parse) for the Dagster definitions")
-    result = run_dbt(["parse", "--quiet"], settings.warehouse_path(), quiet=True)
+    result = run_dbt(["parse", "--quiet"], settings.warehouse_path(), quiet=True, target_dir=settings.dbt_artifacts_dir())
     if result.returncode != 0:
         raise RefreshFailed(f"dbt parse failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-    MANIFEST_ENVIRONMENT.write_text(json.dumps(parse_environment()))
+    manifest_environment_path().write_text(json.dumps(parse_environment()))
 
 
 @dataclass

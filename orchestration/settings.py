@@ -18,6 +18,12 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("CRM_KPIS_WAREHOUSE", str(home_dir() / "warehouse.duckdb")))
 
 
+def dbt_artifacts_dir() -> Path:
+    """dbt's target folder for the refresh: the manifest the Dagster definitions read and one folder
+    per run. Under the home, so refreshes of different homes never share or race for it."""
+    return Path(os.environ.get("CRM_KPIS_DBT_TARGET", str(home_dir() / "dbt"))).resolve()
+
+
 def serving_dir() -> Path:
     """Where BI tools read: the published DuckDB file and Parquet exports (never written in place)."""
     return Path(os.environ.get("CRM_KPIS_SERVING", str(home_dir() / "serving")))

@@ -19,7 +19,7 @@ def run(*arguments: str, home: Path) -> subprocess.CompletedProcess:
 def test_help_lists_the_commands(tmp_path):
     result = run("--help", home=tmp_path)
     assert result.returncode == 0
-    for command in ("generate", "land", "refresh", "demo"):
+    for command in ("generate", "map", "land", "load-source", "refresh", "demo"):
         assert command in result.stdout
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_build import PROJECT_DIR, run_dbt
+from orchestration.dbt_build import dbt_target_dir, run_dbt
 from orchestration.generator import GeneratorSettings, generate_landing
 from orchestration.landing import land_directory
 
@@ -57,7 +57,7 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 
 
 def test_manifest_holds_the_expected_tests_per_mart(built_warehouse):
-    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    manifest = json.loads((dbt_target_dir(built_warehouse) / "manifest.json").read_text())
     tests_by_model: dict[str, set[str]] = {}
     for node in manifest["nodes"].values():
         if node["resource_type"] != "test":
@@ -71,6 +71,10 @@ def test_manifest_holds_the_expected_tests_per_mart(built_warehouse):
     assert built_marts == set(MARTS_EXPECTED_TESTS), "a mart without expected tests, or an expected mart not built"
     unit_tested = {node["model"] for node in manifest["unit_tests"].values()}
     assert UNIT_TESTED_MODELS <= unit_tested
+    # the default source selection (crm) leaves the adapters' models and sources out entirely
+    adapters = ("salesforce", "hubspot", "superoffice")
+    assert not [node for node in manifest["nodes"] if node.split(".")[-1].startswith(tuple(f"stg_{a}__" for a in adapters))]
+    assert {source["source_name"] for source in manifest["sources"].values()} == {"crm"}
 
 
 def test_bookings_agree_between_win_rate_and_deal_size(built_warehouse):

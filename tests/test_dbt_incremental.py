@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_build import PROJECT_DIR, run_dbt
+from orchestration.dbt_build import dbt_target_dir, run_dbt
 from orchestration.generator import GeneratorSettings, generate_landing
 from orchestration.landing import land_directory
 
@@ -96,7 +96,7 @@ def warehouses(tmp_path_factory) -> dict[str, dict[str, list[tuple]]]:
     build(warehouse)
     incremental = snapshot(warehouse)
     changes["incremental_sql"] = {
-        model: "\n".join((PROJECT_DIR / "target" / kind / "crm_kpis" / "models" / "intermediate" / f"{model}.sql").read_text()
+        model: "\n".join((dbt_target_dir(warehouse) / kind / "crm_kpis" / "models" / "intermediate" / f"{model}.sql").read_text()
                          for kind in ("compiled", "run"))
         for model in INCREMENTAL_MODELS}
     build(warehouse, "--full-refresh")
