@@ -71,6 +71,8 @@ def test_every_source_lands_in_the_shared_entities_with_namespaced_keys(warehous
         ("hubspot", 3), ("salesforce", 4), ("superoffice", 5)]
     assert rows(warehouse, "select source_system, count(*) from intermediate.int_quotas_unioned group by 1 order by 1") == [
         ("crm", 2), ("superoffice", 2)]
+    assert rows(warehouse, "select source_system, count(*) from marts.dim_users group by 1 order by 1") == [
+        ("hubspot", 2), ("salesforce", 2), ("superoffice", 2)]
     assert rows(warehouse, "select user_id, full_name, team, manager_id from marts.dim_users order by 1") == [
         ("hubspot:101", "Ann Lee", "West", None),
         ("hubspot:102", "Ben Ho", "West", None),  # primary team only

@@ -9,5 +9,6 @@ select
     segment,
     country_code,
     owner_id,
-    {{ crm_kpis.to_business_date('created_at') }} as created_date
+    {{ crm_kpis.to_business_date('created_at') }} as created_date,
+    source_system
 from accounts

@@ -15,6 +15,7 @@ select
     users.manager_id,
     managers.full_name as manager_name,
     users.hired_date,
-    users.is_active
+    users.is_active,
+    users.source_system
 from users
 left join managers on users.manager_id = managers.user_id
