@@ -1,7 +1,8 @@
 {#- Opportunity history as intervals: each change's values hold from valid_from until the next change
-    (valid_to, NULL while current). An opportunity without any history row gets one interval from its
-    creation with today's values (flagged), so point-in-time questions still see it; one without a
-    creation time gets none.
+    (valid_to, NULL while current). An opportunity whose source has no history row gets its versions
+    from snapshot snp_opportunities_without_history instead (flagged): the first from its creation,
+    each later one from its updated_at, so point-in-time questions see it, and see it right from the
+    first refresh on. One without a creation time gets none.
 
     Incremental: history is append-mostly, but a new change closes the previous interval, so every
     run rebuilds all intervals of the opportunities that received rows since the last run
@@ -18,6 +19,10 @@ opportunities as (
 
 stages as (
     select * from {{ ref('opportunity_stages') }}
+),
+
+versions_without_history as (
+    select * from {{ ref('snp_opportunities_without_history') }}
 ),
 
 {% if is_incremental() %}
@@ -57,18 +62,24 @@ opportunities_to_build as (
 {% endif %}
 
 opportunities_without_history as (
+    -- versions snapshotted by refreshes; the first holds from creation, since nothing earlier is known
     select
-        opportunities_to_build.opportunity_id,
-        opportunities_to_build.created_at as changed_at,
-        opportunities_to_build.stage,
-        opportunities_to_build.amount,
-        opportunities_to_build.currency,
-        opportunities_to_build.expected_close_date,
-        opportunities_to_build.probability,
-        opportunities_to_build.forecast_category,
-        opportunities_to_build.loaded_at,
+        versions.opportunity_id,
+        case
+            when row_number() over (partition by versions.opportunity_id order by versions.dbt_valid_from) = 1
+                then opportunities_to_build.created_at
+            else versions.dbt_valid_from
+        end as changed_at,
+        versions.stage,
+        versions.amount,
+        versions.currency,
+        versions.expected_close_date,
+        versions.probability,
+        versions.forecast_category,
+        versions.loaded_at,
         true as is_derived_from_current_values
-    from opportunities_to_build
+    from versions_without_history as versions
+    inner join opportunities_to_build on versions.opportunity_id = opportunities_to_build.opportunity_id
     left join history on opportunities_to_build.opportunity_id = history.opportunity_id
     where history.opportunity_id is null
         -- without a creation time there is no moment the interval could start (counted in the

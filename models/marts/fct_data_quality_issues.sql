@@ -54,8 +54,8 @@ checks as (
     select 'opportunities', 'orphan_owner', 'owner not in dim_users', sum(case when is_orphan_owner then 1 else 0 end)
     from opportunities
     union all
-    select 'opportunity_history', 'opportunity_without_history', 'point-in-time KPIs use its current values from its creation',
-        sum(case when is_derived_from_current_values then 1 else 0 end)
+    select 'opportunity_history', 'opportunity_without_history', 'point-in-time KPIs use its versions snapshotted by refreshes, the first from its creation',
+        count(distinct case when is_derived_from_current_values then opportunity_id end)
     from intervals
     union all
     select 'subscriptions', 'missing_fx_rate', 'account-month MRR unknown (NULL) in recurring revenue and retention',
