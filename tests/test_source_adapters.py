@@ -171,6 +171,17 @@ def test_pipeline_value_from_each_sources_history(warehouse):
     ]
 
 
+def test_hubspot_history_takes_amount_and_close_date_as_they_were(warehouse):
+    # 403 entered Qualified To Buy on 04-01 with amount 12000 and close date 1751364000000 ms = 2025-07-01
+    # (deal_property_history); on 05-15 Contract Sent with 15000 and, no later close-date change, 07-01 still
+    assert rows(warehouse, """
+        select changed_at, stage, amount, expected_close_date from intermediate.int_opportunity_history_unioned
+        where opportunity_id = 'hubspot:403' order by changed_at""") == [
+        (at(2025, 4, 1, 10), "Qualification", E(12000), d("2025-07-01")),
+        (at(2025, 5, 15, 10), "Negotiation", E(15000), d("2025-07-01")),
+    ]
+
+
 def test_time_in_stage_from_superoffice_sale_history(warehouse):
     # sale 1000: salehist versions 01-10 09:00 Prospecting, 02-15 10:00 Proposal, 03-10 10:00 Negotiation,
     # then the current sale (sold) at 04-02 07:00 UTC. Discovery and Qualification are skipped (0 days).

@@ -1,6 +1,7 @@
 {#- One row per stage a deal entered (deal_stage), with the amount and close date the deal had at
     that moment (the last deal_property_history change of amount / closedate at or before it; the
-    current value when HubSpot kept no change). Only deals that are in stg_hubspot__opportunities. -#}
+    current value when HubSpot kept no change). Only deals that are in stg_hubspot__opportunities.
+    Property values are text: a date is epoch milliseconds (as the HubSpot API gives it) or ISO. -#}
 
 with deal_stage as (
     select * from {{ source('hubspot', 'deal_stage') }}
@@ -67,7 +68,7 @@ select
     stages.deal_stage as stage,
     coalesce({{ dbt.safe_cast('amount_at_entry.property_value', dbt.type_numeric()) }}, deals.amount) as amount,
     deals.currency,
-    coalesce(cast({{ dbt.safe_cast('close_date_at_entry.property_value', dbt.type_timestamp()) }} as date), deals.expected_close_date) as expected_close_date,
+    coalesce({{ crm_kpis.hubspot_date('close_date_at_entry.property_value') }}, deals.expected_close_date) as expected_close_date,
     stages.probability * 100 as probability,
     cast(null as {{ dbt.type_string() }}) as forecast_category,
     entered.loaded_at
