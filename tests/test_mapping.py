@@ -83,7 +83,7 @@ def test_a_lookup_value_that_is_not_in_the_other_file(export, tmp_path):
     mapping = edited_mapping(tmp_path, lambda m: m["tables"]["opportunities"]["lookups"]["list_price"].pop("values"))
     message = mapping_error(mapping, export, tmp_path / "landing")
     assert "tables.opportunities.lookups.list_price: value not found in products.csv column product" in message
-    assert "column product: value 'GTXPro'" in message
+    assert "sales_pipeline.csv line 3 column product: value 'GTXPro'" in message
 
 
 def test_sql_that_does_not_run_is_named(export, tmp_path):

@@ -4,21 +4,23 @@
 {#- `column` of `relation` cast to `data_type`, or a typed NULL when the table has no such column
     (custom fields, columns a connector version does not sync). Looked up in the warehouse at run time. -#}
 {% macro optional_column(relation, column, data_type) -%}
-    {%- if execute -%}
-        {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
-    {%- else -%}
-        {%- set present = [] -%}
-    {%- endif -%}
-    {%- if column | lower in present -%}
+    {%- if crm_kpis.has_column(relation, column) -%}
         cast({{ adapter.quote(column) }} as {{ data_type }})
     {%- else -%}
         cast(null as {{ data_type }})
     {%- endif -%}
 {%- endmacro %}
 
+{#- Whether the table has the column (compared case-insensitively); false while dbt only parses. -#}
 {% macro has_column(relation, column) -%}
     {%- if not execute -%}{{ return(false) }}{%- endif -%}
     {{ return(column | lower in (adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list)) }}
+{%- endmacro %}
+
+{#- The currency of a CRM adapter's amounts when the row names none: var <source>_currency, else the
+    reporting currency (a single-currency CRM account), as a SQL literal. -#}
+{% macro default_currency(source_name) -%}
+    '{{ var(source_name ~ "_currency", var("reporting_currency")) }}'
 {%- endmacro %}
 
 {#- A boolean from whatever an export holds: true/TRUE/t/1/yes, false/FALSE/f/0/no; anything else NULL. -#}

@@ -18,7 +18,7 @@ import duckdb
 
 from orchestration.landing.file_source import quote_identifier, quote_literal
 
-from .spec import ColumnRule, Lookup, Mapping, MappingError, TableMapping
+from .spec import ColumnRule, Lookup, Mapping, MappingError, TableMapping, read_export_sql
 
 EXAMPLES_SHOWN = 5
 
@@ -48,10 +48,6 @@ def _mapped(expression: str, values: dict[str, object], keep_unmapped: bool) -> 
     return f"(case {expression} {cases} else {expression if keep_unmapped else 'null'} end)"
 
 
-def _read_csv(path: Path) -> str:
-    return f"read_csv({quote_literal(str(path))}, header = true, all_varchar = true, sample_size = -1)"
-
-
 def _fail_on_rows(connection: duckdb.DuckDBPyConnection, condition: str, value: str, file: Path,
                   column: str, problem: str, mapping: Mapping) -> None:
     offending = connection.execute(
@@ -63,7 +59,7 @@ def _fail_on_rows(connection: duckdb.DuckDBPyConnection, condition: str, value: 
     raise MappingError(f"{mapping.path}: {problem}, in {total} row(s): {lines}")
 
 
-def _join_lookup(connection: duckdb.DuckDBPyConnection, lookup: Lookup, mapping: Mapping) -> None:
+def _join_lookup(connection: duckdb.DuckDBPyConnection, lookup: Lookup, table: TableMapping, mapping: Mapping) -> None:
     source = _trimmed(lookup.source_column)
     key = _mapped(source, lookup.values, keep_unmapped=True) if lookup.values else source
     connection.execute(f"""
@@ -71,11 +67,11 @@ def _join_lookup(connection: duckdb.DuckDBPyConnection, lookup: Lookup, mapping:
         select export.*, lookup_table.{quote_identifier(lookup.value)} as {quote_identifier(lookup.name)},
             lookup_table.{quote_identifier(lookup.key)} is not null as {quote_identifier('_found_' + lookup.name)}
         from export
-        left join (select distinct on ({quote_identifier(lookup.key)}) * from {_read_csv(lookup.file)}) as lookup_table
+        left join (select distinct on ({quote_identifier(lookup.key)}) * from {read_export_sql(lookup.file)}) as lookup_table
             on {key} = trim(lookup_table.{quote_identifier(lookup.key)})""")
     _fail_on_rows(
         connection, f"{source} is not null and not {quote_identifier('_found_' + lookup.name)}", source,
-        lookup.file, lookup.source_column,
+        table.file, lookup.source_column,
         f"{lookup.where}: value not found in {lookup.file.name} column {lookup.key} (add it to {lookup.where}.values)",
         mapping)
 
@@ -107,9 +103,9 @@ def _rule_expression(connection: duckdb.DuckDBPyConnection, rule: ColumnRule, ta
 
 def _map_table(connection: duckdb.DuckDBPyConnection, table: TableMapping, mapping: Mapping, out_dir: Path) -> MappedTable:
     connection.execute(f"create or replace temp table export as select row_number() over () + 1 as _line, * "
-                       f"from {_read_csv(table.file)}")
+                       f"from {read_export_sql(table.file)}")
     for lookup in table.lookups:
-        _join_lookup(connection, lookup, mapping)
+        _join_lookup(connection, lookup, table, mapping)
     columns = ", ".join(f"{_rule_expression(connection, rule, table, mapping)} as {quote_identifier(rule.target)}"
                         for rule in table.rules)
     output = out_dir / table.table / f"{mapping.name}__{table.file.stem}.csv"

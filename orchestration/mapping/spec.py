@@ -23,13 +23,14 @@ export columns, required contract columns left out. Value maps are exhaustive un
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import yaml
 
 from orchestration.landing.contract import CONTRACTS
+from orchestration.landing.file_source import quote_literal
 
 
 class MappingError(ValueError):
@@ -74,12 +75,18 @@ class Mapping:
     tables: list[TableMapping]
 
 
+def read_export_sql(path: Path) -> str:
+    """The one way an export file is read, for its header here and for its rows when applied: every
+    column as text, the delimiter detected by DuckDB."""
+    return f"read_csv({quote_literal(str(path))}, header = true, all_varchar = true, sample_size = -1)"
+
+
 def _header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        try:
-            return next(csv.reader(handle))
-        except StopIteration:
-            raise MappingError(f"{path}: the file is empty") from None
+    try:
+        with duckdb.connect() as connection:
+            return [row[0] for row in connection.execute(f"describe select * from {read_export_sql(path)}").fetchall()]
+    except duckdb.Error as error:
+        raise MappingError(f"{path}: cannot be read as a CSV file with a header row: {str(error).splitlines()[0]}") from error
 
 
 def _export_file(mapping_path: Path, input_dir: Path, where: str, name: object) -> Path:

@@ -1,36 +1,12 @@
 {#- Soft-deleted rows of the landed tables, by key: the data-quality fact counts them and the
     incremental activities model removes them. The only staging model that reads several raw tables:
     it holds one fact (this key was deleted) that every source reports in its own way. -#}
-with opportunities as (
-    select 'opportunities' as table_name, opportunity_id as record_id, _loaded_at as loaded_at, is_deleted
-    from {{ source('crm', 'opportunities') }}
-),
+{%- set tables = [('opportunities', 'opportunity_id'), ('accounts', 'account_id'), ('activities', 'activity_id'),
+                  ('leads', 'lead_id')] %}
 
-accounts as (
-    select 'accounts' as table_name, account_id as record_id, _loaded_at as loaded_at, is_deleted
-    from {{ source('crm', 'accounts') }}
-),
-
-activities as (
-    select 'activities' as table_name, activity_id as record_id, _loaded_at as loaded_at, is_deleted
-    from {{ source('crm', 'activities') }}
-),
-
-leads as (
-    select 'leads' as table_name, lead_id as record_id, _loaded_at as loaded_at, is_deleted
-    from {{ source('crm', 'leads') }}
-),
-
-all_records as (
-    select * from opportunities
-    union all
-    select * from accounts
-    union all
-    select * from activities
-    union all
-    select * from leads
-)
-
-select table_name, record_id, loaded_at
-from all_records
+{% for table_name, key in tables -%}
+select '{{ table_name }}' as table_name, {{ key }} as record_id, _loaded_at as loaded_at
+from {{ source('crm', table_name) }}
 where is_deleted
+{% if not loop.last %}union all{% endif %}
+{% endfor %}

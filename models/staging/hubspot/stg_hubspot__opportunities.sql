@@ -3,7 +3,6 @@
     deal's probability is its stage's (0-1 in HubSpot, 0-100 here). The account and the lead are the
     deal's first associated company and contact. -#}
 {%- set deal = source('hubspot', 'deal') %}
-{%- set currency = "'" ~ var('hubspot_currency', var('reporting_currency')) ~ "'" %}
 
 with deal as (
     select * from {{ deal }}
@@ -46,7 +45,7 @@ select
     {{ crm_kpis.optional_column(deal, 'property_product_line', dbt.type_string()) }} as product_line,
     stages.deal_stage as stage,
     cast(live_deals.property_amount as {{ dbt.type_numeric() }}) as amount,
-    upper(coalesce({{ crm_kpis.optional_column(deal, 'property_deal_currency_code', dbt.type_string()) }}, {{ currency }})) as currency,
+    upper(coalesce({{ crm_kpis.optional_column(deal, 'property_deal_currency_code', dbt.type_string()) }}, {{ crm_kpis.default_currency('hubspot') }})) as currency,
     stages.probability * 100 as probability,
     cast(live_deals.property_closedate as date) as expected_close_date,
     cast(live_deals.property_createdate as {{ dbt.type_timestamp() }}) as created_at,

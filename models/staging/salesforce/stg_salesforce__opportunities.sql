@@ -3,7 +3,6 @@
     Salesforce has no lead on the opportunity: it is the lead converted into it. The product line is
     the family of the opportunity's largest line item. -#}
 {%- set opportunity = source('salesforce', 'opportunity') %}
-{%- set currency = "'" ~ var('salesforce_currency', var('reporting_currency')) ~ "'" %}
 
 with opportunity as (
     select * from {{ opportunity }}
@@ -52,7 +51,7 @@ typed as (
         cast(type as {{ dbt.type_string() }}) as type_value,
         cast(stage_name as {{ dbt.type_string() }}) as stage_name,
         cast(amount as {{ dbt.type_numeric() }}) as amount,
-        coalesce({{ crm_kpis.optional_column(opportunity, 'currency_iso_code', dbt.type_string()) }}, {{ currency }}) as currency,
+        coalesce({{ crm_kpis.optional_column(opportunity, 'currency_iso_code', dbt.type_string()) }}, {{ crm_kpis.default_currency('salesforce') }}) as currency,
         cast(probability as {{ dbt.type_float() }}) as probability,
         cast(close_date as date) as close_date,
         cast(created_date as {{ dbt.type_timestamp() }}) as created_at,

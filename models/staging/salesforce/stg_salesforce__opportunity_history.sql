@@ -4,7 +4,6 @@
     versions are history, so they are kept). Deleted rows are dropped. -#}
 {%- set history = source('salesforce', 'opportunity_history') %}
 {%- set is_history_mode = crm_kpis.has_column(history, '_fivetran_start') %}
-{%- set currency = "'" ~ var('salesforce_currency', var('reporting_currency')) ~ "'" %}
 
 with history as (
     select * from {{ history }}
@@ -26,7 +25,7 @@ select
     cast(stage_name as {{ dbt.type_string() }}) as stage,
     {%- endif %}
     cast(amount as {{ dbt.type_numeric() }}) as amount,
-    upper(coalesce({{ crm_kpis.optional_column(history, 'currency_iso_code', dbt.type_string()) }}, {{ currency }})) as currency,
+    upper(coalesce({{ crm_kpis.optional_column(history, 'currency_iso_code', dbt.type_string()) }}, {{ crm_kpis.default_currency('salesforce') }})) as currency,
     cast(close_date as date) as expected_close_date,
     case when cast(probability as {{ dbt.type_float() }}) between 0 and 100 then cast(probability as {{ dbt.type_float() }}) end as probability,
     {{ crm_kpis.canonical_forecast_category(crm_kpis.optional_column(history, 'forecast_category', dbt.type_string())) }} as forecast_category,

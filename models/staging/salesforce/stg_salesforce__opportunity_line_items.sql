@@ -1,5 +1,4 @@
 {%- set line_item = source('salesforce', 'opportunity_line_item') %}
-{%- set currency = "'" ~ var('salesforce_currency', var('reporting_currency')) ~ "'" %}
 
 with line_item as (
     select * from {{ line_item }}
@@ -13,5 +12,5 @@ select
     cast(quantity as {{ dbt.type_float() }}) as quantity,
     cast(unit_price as {{ dbt.type_numeric() }}) as unit_price,
     cast(total_price as {{ dbt.type_numeric() }}) as total_price,
-    upper(coalesce({{ crm_kpis.optional_column(line_item, 'currency_iso_code', dbt.type_string()) }}, {{ currency }})) as currency
+    upper(coalesce({{ crm_kpis.optional_column(line_item, 'currency_iso_code', dbt.type_string()) }}, {{ crm_kpis.default_currency('salesforce') }})) as currency
 from line_item

@@ -1,7 +1,6 @@
 {#- Sales in the shared shape (macros superoffice_stage, superoffice_forecast_category). A closed
     sale's close time is its saledate, a local date-time of the base time zone; while open, saledate
     is the expected close. Amounts are in the sale's currency. -#}
-{%- set currency = "'" ~ var('superoffice_currency', var('reporting_currency')) ~ "'" %}
 
 with sale as (
     select * from {{ source('superoffice', 'sale') }}
@@ -29,7 +28,7 @@ select
     cast(null as {{ dbt.type_string() }}) as product_line,
     {{ crm_kpis.superoffice_stage('sale.status', 'prob.name') }} as stage,
     cast(sale.amount as {{ dbt.type_numeric() }}) as amount,
-    upper(coalesce(cast(currency.isocode as {{ dbt.type_string() }}), {{ currency }})) as currency,
+    upper(coalesce(cast(currency.isocode as {{ dbt.type_string() }}), {{ crm_kpis.default_currency('superoffice') }})) as currency,
     cast(sale.probability as {{ dbt.type_float() }}) as probability,
     cast(sale.saledate as date) as expected_close_date,
     cast(sale.registered as {{ dbt.type_timestamp() }}) as created_at,

@@ -3,7 +3,6 @@
     dropped. SuperOffice's documentation says both that salehist keeps the version before an edit
     and the version after it; every copy carries its own `updated`, so either reading gives the same
     versions here. Only GUI edits are historised: sales edited by API or import have sparse history. -#}
-{%- set currency = "'" ~ var('superoffice_currency', var('reporting_currency')) ~ "'" %}
 
 with sale as (
     select * from {{ source('superoffice', 'sale') }}
@@ -62,7 +61,7 @@ select
     cast(changes.changed_at as {{ dbt.type_timestamp() }}) as changed_at,
     {{ crm_kpis.superoffice_stage('changes.status', 'prob.name') }} as stage,
     cast(changes.amount as {{ dbt.type_numeric() }}) as amount,
-    upper(coalesce(cast(currency.isocode as {{ dbt.type_string() }}), {{ currency }})) as currency,
+    upper(coalesce(cast(currency.isocode as {{ dbt.type_string() }}), {{ crm_kpis.default_currency('superoffice') }})) as currency,
     cast(changes.saledate as date) as expected_close_date,
     cast(changes.probability as {{ dbt.type_float() }}) as probability,
     {{ crm_kpis.superoffice_forecast_category('changes.status') }} as forecast_category,

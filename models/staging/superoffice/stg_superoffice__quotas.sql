@@ -3,7 +3,6 @@
     type (1 year, 2 half-year, 3 quarter, 4 month) and the period's number. Targets of teams or the
     whole company are not quotas of a rep and are left out. -#}
 {%- set info_relation = source('superoffice', 'target_assignment_info') %}
-{%- set currency = "'" ~ var('superoffice_currency', var('reporting_currency')) ~ "'" %}
 
 with target_group as (
     select * from {{ source('superoffice', 'target_group') }}
@@ -52,7 +51,7 @@ select
     period_bounds.period_start,
     cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 'period_bounds.months', 'period_bounds.period_start')) }} as date) as period_end,
     cast(assignment_value.target_value as {{ dbt.type_numeric() }}) as quota_amount,
-    upper(coalesce(cast(currency.isocode as {{ dbt.type_string() }}), {{ currency }})) as currency
+    upper(coalesce(cast(currency.isocode as {{ dbt.type_string() }}), {{ crm_kpis.default_currency('superoffice') }})) as currency
 from assignment_value
 inner join assignment_info on assignment_value.target_assignment_info_id = assignment_info.target_assignment_info_id
 inner join period_bounds on assignment_value.target_period_id = period_bounds.target_period_id
