@@ -99,3 +99,12 @@ def test_the_cli_reports_a_mapping_error_in_one_line(export, tmp_path):
          "--landing", str(tmp_path / "landing")], capture_output=True, text=True, cwd=PROJECT)
     assert result.returncode == 1
     assert "tables.accounts: file accounts.csv not found in" in result.stderr
+
+
+def test_a_semicolon_export_maps_to_the_same_files(export, tmp_path):
+    # Nordic exports are often semicolon-separated: the header is read by the same reader as the rows
+    for path in export.glob("*.csv"):
+        path.write_text(path.read_text().replace(",", ";"))
+    semicolon = apply_mapping(load_mapping(MAVEN_MAPPING, export), tmp_path / "semicolon")
+    comma = apply_mapping(load_mapping(MAVEN_MAPPING, MAVEN_EXPORT), tmp_path / "comma")
+    assert [table.output_file.read_text() for table in semicolon] == [table.output_file.read_text() for table in comma]
