@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import settings
 from .generator import FORMATS, GeneratorSettings, WrittenTable, generate_landing
-from .landing import FileResult, LandingReport, land_directory
+from .landing import FileResult, LandingAborted, LandingReport, land_directory
 from .landing.contract import CONTRACTS
 from .landing.source_tables import ADAPTER_SOURCES, load_source_tables
 from .mapping import MappingError, apply_mapping, load_mapping
@@ -42,6 +42,8 @@ def _show_landed(result: FileResult) -> None:
         _say(f"  REJECTED {result.file_path}: {result.error}")
     elif result.status == "skipped":
         _say(f"  skipped  {result.file_path} (already landed, same checksum)")
+    elif result.status == "ignored":
+        _say(f"  ignored  {result.error}")
     else:
         _say(
             f"  landed   {result.file_path:<48} read {result.rows_read:>10,}  landed {result.rows_landed:>10,}  "
@@ -68,7 +70,7 @@ def run_land(landing: Path, warehouse: Path) -> LandingReport:
     _say(f"Landing {landing} into {warehouse}")
     try:
         report = land_directory(landing, warehouse, _show_landed)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, LandingAborted) as error:
         raise CommandFailed(str(error)) from None
     _say(f"{report.summary()} in {time.perf_counter() - started:.1f}s")
     if not report.invariant_holds:

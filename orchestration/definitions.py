@@ -16,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from expectations.mart_rules import MART_RULES
 from orchestration import settings
 from orchestration.dbt_build import PROJECT_DIR, dbt_executable, warehouse_environment
-from orchestration.landing import land_directory
+from orchestration.landing import LandingAborted, land_directory
 from orchestration.landing.contract import CONTRACTS
 from orchestration.progress import say
 from orchestration.publish import publish, serving_file
@@ -50,7 +50,10 @@ def landed_raw_tables(context: dg.AssetExecutionContext) -> Iterator[dg.Material
         # the selected CRM adapters read what their EL tool loaded; there is nothing to land
         landing.mkdir(parents=True, exist_ok=True)
     say(f"landing files from {landing}")
-    report = land_directory(landing, warehouse)
+    try:
+        report = land_directory(landing, warehouse)
+    except LandingAborted as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
     say(report.summary())
     if not report.invariant_holds:
         raise dg.Failure(description=f"row accounting broken: {report.summary()}")

@@ -30,9 +30,17 @@ class TableContract:
     description: str = ""
     # Key columns that may be null (then matched as null = null), e.g. channel for sales cost.
     nullable_key: tuple[str, ...] = field(default_factory=tuple)
+    # Closed ranges a value must lie in, else the row is rejected (raw_schema.md: probability 0-100).
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def column_type(self, column: str) -> str:
         return self.columns[column]
+
+    @property
+    def identifier_columns(self) -> frozenset[str]:
+        """Text keys and references (`*_id`): matched and joined on, so trimmed, and empty when blank."""
+        return frozenset(name for name, sql_type in self.columns.items()
+                         if sql_type == TEXT and (name in self.key or name.endswith("_id")))
 
 
 CONTRACTS: dict[str, TableContract] = {
@@ -86,6 +94,7 @@ CONTRACTS: dict[str, TableContract] = {
                 "opportunity_id", "account_id", "owner_id", "stage", "amount", "currency",
                 "created_at", "updated_at",
             ),
+            ranges={"probability": (0, 100)},
             description="Sales opportunities (deals), current state.",
         ),
         TableContract(
@@ -98,6 +107,7 @@ CONTRACTS: dict[str, TableContract] = {
             key=("opportunity_id", "changed_at"),
             required=("opportunity_id", "changed_at", "stage"),
             version_column=None,
+            ranges={"probability": (0, 100)},
             description="One row per change of an opportunity, holding the values after it.",
         ),
         TableContract(

@@ -20,11 +20,13 @@ from typing import Callable
 import duckdb
 
 from .contract import CONTRACTS, LINEAGE_COLUMNS, TableContract
-from .errors import FileRejected
-from .file_options import FileOptions, is_options_file, resolve_options
-from .file_source import FileSource, cleanup_scan, open_source, quote_identifier, quote_literal, utf8_copy
+from .errors import FileRejected, LandingAborted, is_write_failure
+from .file_options import FileOptions, resolve_options
+from .file_source import FileSource, cleanup_scan, open_source, quote_identifier, readable_file
+from .landing_folder import LandingEntry, landing_entries
 from .metadata import LANDED_FILES, LOAD_RUNS, REJECTS, ensure_raw_schema, raw_table
-from .typing_sql import cast_failure_reason, detect_decimal_separator, typed_expression
+from .physical_lines import line_units
+from .typing_sql import ColumnTyping, column_typing, detect_decimal_separator
 from ..warehouse_connection import connect_warehouse
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ MAX_REJECT_VALUE_CHARS = 500
 class FileResult:
     file_path: str
     table_name: str | None
-    status: str  # landed | skipped | rejected
+    status: str  # landed | skipped | rejected | ignored
     rows_read: int = 0
     rows_landed: int = 0
     rows_rejected: int = 0
@@ -77,8 +79,9 @@ class LandingReport:
         return [result for result in self.files if result.status == "rejected"]
 
     def summary(self) -> str:
-        """One line: files landed / skipped / rejected and the row accounting, checked."""
-        return (f"landed {self.count('landed')} file(s), skipped {self.count('skipped')}, rejected {self.count('rejected')}: "
+        """One line: files landed / skipped / rejected / ignored and the row accounting, checked."""
+        ignored = f", ignored {self.count('ignored')}" if self.count("ignored") else ""
+        return (f"landed {self.count('landed')} file(s), skipped {self.count('skipped')}, rejected {self.count('rejected')}{ignored}: "
                 f"read {self.rows_read:,} rows = landed {self.rows_landed:,} + rejected {self.rows_rejected:,} "
                 f"({'holds' if self.invariant_holds else 'BROKEN'}); rejected rows are in raw._rejects (load {self.load_id})")
 
@@ -101,43 +104,33 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def landing_files(landing_dir: Path) -> list[Path]:
-    """Data files in table-folder order of the contract, then by name (later files win ties)."""
-    files = [
-        path
-        for path in landing_dir.rglob("*")
-        if path.is_file() and not path.name.startswith(".") and not is_options_file(path) and path.name != "SOURCE.md"
-    ]
-    table_order = {name: index for index, name in enumerate(CONTRACTS)}
-
-    def sort_key(path: Path) -> tuple[int, str]:
-        folder = path.relative_to(landing_dir).parts[0] if len(path.relative_to(landing_dir).parts) > 1 else ""
-        return (table_order.get(folder, len(table_order)), str(path.relative_to(landing_dir)))
-
-    return sorted(files, key=sort_key)
+def _typings(contract: TableContract, source: FileSource, options: FileOptions) -> dict[str, ColumnTyping]:
+    return {
+        name: column_typing(source.columns[name], sql_type, options, source.column_types.get(name),
+                            contract.ranges.get(name), name in contract.identifier_columns)
+        for name, sql_type in contract.columns.items() if name in source.columns
+    }
 
 
-def _reject_checks(contract: TableContract, source: FileSource, options: FileOptions) -> list[RejectCheck]:
+def _reject_checks(contract: TableContract, source: FileSource, typings: dict[str, ColumnTyping]) -> list[RejectCheck]:
     checks: list[RejectCheck] = []
     readable = "true"
     if source.record_error_sql:
         checks.append(RejectCheck(None, f"{source.record_error_sql} is not null", "_json_line", "not a valid JSON object"))
         readable = f"{source.record_error_sql} is null"
-    for name, sql_type in contract.columns.items():
-        if name not in source.columns:
-            continue
+    for name, typing in typings.items():
         value = source.columns[name]
-        typed = typed_expression(value, sql_type, options)
-        checks.append(RejectCheck(name, f"({value} is not null and {typed} is null)", value, cast_failure_reason(sql_type, options)))
+        checks += [RejectCheck(name, check.predicate_sql, value, check.reason) for check in typing.checks]
         if name in contract.key and name not in contract.nullable_key:
-            checks.append(RejectCheck(name, f"({readable} and {value} is null)", value, "key column is empty"))
+            checks.append(RejectCheck(name, f"({readable} and {typing.typed_sql} is null)", value, "key column is empty"))
+    if len(checks) > MAX_CHECKS:
+        raise FileRejected(f"too many checks for one file ({len(checks)} > {MAX_CHECKS})")
     return checks
 
 
-def _staging_sql(contract: TableContract, source: FileSource, options: FileOptions, checks: list[RejectCheck]) -> str:
+def _staging_sql(contract: TableContract, source: FileSource, typings: dict[str, ColumnTyping], checks: list[RejectCheck]) -> str:
     typed_columns = [
-        f"{typed_expression(source.columns[name], sql_type, options) if name in source.columns else 'null'}"
-        f"::{sql_type} as {quote_identifier(name)}"
+        f"{typings[name].typed_sql if name in typings else 'null'}::{sql_type} as {quote_identifier(name)}"
         for name, sql_type in contract.columns.items()
     ]
     mask = " + ".join(f"(case when {check.predicate_sql} then {1 << index} else 0 end)" for index, check in enumerate(checks)) or "0"
@@ -159,6 +152,9 @@ def _key_match(contract: TableContract, left: str, right: str) -> str:
     )
 
 
+MAX_CHECKS = 62  # one bit each in a bigint mask
+
+
 def _version_order(contract: TableContract) -> str:
     version = f"{quote_identifier(contract.version_column)} desc nulls last, " if contract.version_column else ""
     return f"{version}_line desc"
@@ -173,36 +169,72 @@ class FileLander:
         self.load_id = load_id
         self.loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
 
-    def land(self, path: Path) -> FileResult:
-        relative = path.relative_to(self.landing_dir).as_posix()
-        parts = path.relative_to(self.landing_dir).parts
-        table_name = parts[0] if len(parts) > 1 else None
-        result = FileResult(file_path=relative, table_name=table_name, status="rejected")
+    def land(self, entry: LandingEntry) -> FileResult:
+        """Land one file in its own transaction, checkpointed to disk before it counts as landed.
+        Bad input rejects the file (recorded, the run goes on); a failed write stops the run."""
+        relative = entry.relative
+        result = FileResult(file_path=relative, table_name=entry.table_name, status="rejected")
         checksum = None
         try:
-            contract = self._contract_for(relative, table_name)
-            checksum = file_checksum(path)
+            contract = self._contract_for(relative, entry.table_name)
+            checksum = file_checksum(entry.path)
             if self._already_landed(contract, checksum):
                 result.status = "skipped"
                 return result
-            options = resolve_options(path)
+            options = resolve_options(entry.path)
             self.connection.execute("begin transaction")
             try:
-                self._land_file(path, relative, contract, options, result)
-                self._record_file(result, checksum, options)
+                self._land_file(entry.path, relative, contract, options, result)
+                self._record_file(result, checksum, options, status="landed")
                 self.connection.execute("commit")
             except BaseException:
-                self.connection.execute("rollback")
+                self._rollback()
                 raise
+            # a commit sits in the write-ahead log; only a checkpoint shows the rows reached the
+            # database file (a full disk can fail here, after a commit that reported success)
+            self.connection.execute("checkpoint")
+            result.status = "landed"
         except FileRejected as error:
             result.error = f"{relative}: {error}"
-        except (duckdb.Error, OSError, UnicodeError) as error:
-            result.error = f"{relative}: cannot be read: {str(error).splitlines()[0]}"
+        except Exception as error:
+            if is_write_failure(error):
+                raise LandingAborted(f"{relative}: could not be written to the warehouse ({_first_line(error)}); "
+                                     "the run was stopped, nothing of this file was kept") from error
+            result.error = f"{relative}: cannot be read: {_first_line(error)}"
         if result.status == "rejected":
-            for counter in ("rows_read", "rows_landed", "rows_rejected", "rows_inserted", "rows_updated", "rows_stale", "rows_superseded"):
-                setattr(result, counter, 0)
-            self._record_file(result, checksum, None)
+            self._record_rejected(result, checksum)
         return result
+
+    def record_entry(self, entry: LandingEntry) -> FileResult:
+        """An entry that is not landed (a hidden file, a link out of the folder, ...), recorded with why."""
+        if entry.problem:
+            result = FileResult(entry.relative, entry.table_name, "rejected", error=f"{entry.relative}: {entry.problem}")
+            self._record_rejected(result, None)
+        else:
+            result = FileResult(entry.relative, entry.table_name, "ignored", error=f"{entry.relative}: {entry.ignored}; not landed")
+            self._record_file(result, None, None, status="ignored")
+            self.connection.execute("checkpoint")
+        return result
+
+    def _record_rejected(self, result: FileResult, checksum: str | None) -> None:
+        for counter in ("rows_read", "rows_landed", "rows_rejected", "rows_inserted", "rows_updated", "rows_stale", "rows_superseded"):
+            setattr(result, counter, 0)
+        try:
+            self._record_file(result, checksum, None, status="rejected")
+            self.connection.execute("checkpoint")
+        except Exception as error:
+            if is_write_failure(error):
+                raise LandingAborted(f"{result.file_path}: its rejection could not be recorded ({_first_line(error)}); "
+                                     "the run was stopped") from error
+            raise
+
+    def _rollback(self) -> None:
+        """Undo the file's transaction without hiding why it failed: a rollback of a transaction DuckDB
+        already aborted (or never began) must not replace the real error."""
+        try:
+            self.connection.execute("rollback")
+        except duckdb.Error as error:
+            log.debug("rollback after a failed file: %s", error)
 
     def _contract_for(self, relative: str, table_name: str | None) -> TableContract:
         if table_name is None:
@@ -223,7 +255,7 @@ class FileLander:
 
     def _land_file(self, path: Path, relative: str, contract: TableContract, options: FileOptions, result: FileResult) -> None:
         scan_name = "scan_" + uuid.uuid4().hex[:12]
-        with utf8_copy(path, options) as readable_path:
+        with readable_file(path, options) as readable_path:
             source = open_source(self.connection, readable_path, options, scan_name)
             try:
                 missing = [column for column in contract.required if column not in source.columns]
@@ -241,19 +273,22 @@ class FileLander:
                 for assumption in options.assumptions:
                     log.info("%s: assumed %s", relative, assumption)
                 result.assumptions = list(options.assumptions)
-                self._stage_and_upsert(relative, contract, source, options, result)
+                self._stage_and_upsert(relative, contract, source, options, result, readable_path)
             finally:
                 cleanup_scan(self.connection, source)
 
     def _stage_and_upsert(
-        self, relative: str, contract: TableContract, source: FileSource, options: FileOptions, result: FileResult
+        self, relative: str, contract: TableContract, source: FileSource, options: FileOptions, result: FileResult,
+        readable_path: Path,
     ) -> None:
         sql = self.connection.execute
-        checks = _reject_checks(contract, source, options)
+        typings = _typings(contract, source, options)
+        checks = _reject_checks(contract, source, typings)
         sql("drop table if exists _staged")
-        sql(f"create temp table _staged as {_staging_sql(contract, source, options, checks)}")
-        structural_rejects = self._record_structural_rejects(relative, contract, source)
-        staged_rows, typing_rejects = sql("select count(*), count(*) filter (where _reject_mask <> 0) from _staged").fetchone()
+        sql(f"create temp table _staged as {_staging_sql(contract, source, typings, checks)}")
+        staged_rows = sql("select count(*) from _staged").fetchone()[0]
+        structural_rejects = self._record_structural_rejects(relative, contract, source, options, staged_rows, readable_path)
+        typing_rejects = sql("select count(*) filter (where _reject_mask <> 0) from _staged").fetchone()[0]
         failing = sql(
             "select " + ", ".join(f"count(*) filter (where (_reject_mask >> {i}) & 1 = 1)" for i in range(len(checks)))
             + " from _staged"
@@ -273,11 +308,19 @@ class FileLander:
         self._check_invariants(relative, contract, result)
         result.status = "landed"
 
-    def _record_structural_rejects(self, relative: str, contract: TableContract, source: FileSource) -> int:
-        """Lines DuckDB's CSV reader could not split into the header's columns.
+    def _record_structural_rejects(
+        self, relative: str, contract: TableContract, source: FileSource, options: FileOptions, staged_rows: int,
+        readable_path: Path,
+    ) -> int:
+        """Lines DuckDB's CSV reader could not split into the header's columns, and the file's own line
+        numbers for every row.
 
-        The reader skips them, so the record numbers of the rows after them are shifted back
-        to true line numbers here. Several scans (sampling, staging) may log the same line: distinct.
+        The reader skips rejected lines and numbers the rest as records, so `_line` (the record number)
+        is mapped back to the line an editor shows: simply shifted past the rejected lines, or, where a
+        quoted value spans lines or blank lines sit between rows, through the file's line units
+        (`physical_lines`). Several scans (sampling, staging) may log the same line: distinct.
+        When no line at all fits the header, the file is rejected with a hint instead: a header split
+        by one delimiter over rows split by another lands nothing, and should say so.
         """
         if not source.csv_rejects_table:
             return 0
@@ -289,11 +332,20 @@ class FileLander:
             from {source.csv_rejects_table}"""
         )
         rejected_lines = sql("select count(distinct line) from _structural").fetchone()[0]
-        if rejected_lines:
-            sql(
-                f"insert into {REJECTS} select ?, ?, ?, line, column_name, csv_line, reason, ? from _structural",
-                [self.load_id, relative, contract.name, self.loaded_at],
-            )
+        if rejected_lines and staged_rows == 0:
+            first_line = sql("select csv_line from _structural order by line limit 1").fetchone()[0] or ""
+            raise FileRejected(_delimiter_hint(len(source.columns), options.delimiter or ",", first_line, rejected_lines))
+        units = line_units(self.connection, readable_path)
+        if units is not None:
+            # DuckDB numbers units (the header, records, blank lines); good rows are the k-th record
+            # that is neither blank nor rejected
+            sql(f"""update _staged set _line = good.physical_line from (
+                    select row_number() over (order by unit_no) + 1 as record_line, physical_line from {units}
+                    where unit_no > 1 and not is_blank and unit_no not in (select line from _structural)
+                ) as good where good.record_line = _staged._line""")
+            sql(f"update _structural set line = units.physical_line from {units} as units where units.unit_no = _structural.line")
+            sql(f"drop table {units}")
+        elif rejected_lines:
             # good records before the i-th rejected line r_i: r_i - 1 (header) - (i - 1) (earlier rejects) - 1
             sql(
                 """update _staged set _line = _line + (
@@ -301,6 +353,11 @@ class FileLander:
                         select line - row_number() over (order by line) - 1 as good_before
                         from (select distinct line from _structural)
                     ) as rejected where rejected.good_before < _staged._line - 1)"""
+            )
+        if rejected_lines:
+            sql(
+                f"insert into {REJECTS} select ?, ?, ?, line, column_name, csv_line, reason, ? from _structural",
+                [self.load_id, relative, contract.name, self.loaded_at],
             )
         sql("drop table _structural")
         return rejected_lines
@@ -321,8 +378,11 @@ class FileLander:
 
         target = raw_table(contract)
         if contract.version_column:
+            # a row without updated_at is older than any row with one: it never replaces it (it counts
+            # as stale); between two rows without one, the later load wins
             version = quote_identifier(contract.version_column)
-            existing_is_newer = f"coalesce(existing.{version} > _incoming.{version}, false)"
+            existing_is_newer = (f"(existing.{version} is not null and "
+                                 f"(_incoming.{version} is null or existing.{version} > _incoming.{version}))")
         else:
             existing_is_newer = "false"
         result.rows_updated = sql(
@@ -354,11 +414,11 @@ class FileLander:
                 f"rejected {result.rows_rejected}, written {in_raw}); nothing of the file was kept"
             )
 
-    def _record_file(self, result: FileResult, checksum: str | None, options: FileOptions | None) -> None:
+    def _record_file(self, result: FileResult, checksum: str | None, options: FileOptions | None, status: str) -> None:
         self.connection.execute(
             f"insert into {LANDED_FILES} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                self.load_id, result.file_path, result.table_name, checksum, result.status,
+                self.load_id, result.file_path, result.table_name, checksum, status,
                 json.dumps(options.as_dict()) if options else None, json.dumps(result.assumptions),
                 result.rows_read, result.rows_landed, result.rows_rejected, result.rows_inserted,
                 result.rows_updated, result.rows_stale, result.rows_superseded, result.error, self.loaded_at,
@@ -366,12 +426,28 @@ class FileLander:
         )
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _delimiter_hint(header_columns: int, delimiter: str, first_line: str, rejected_lines: int) -> str:
+    counts = {candidate: first_line.count(candidate) for candidate in (",", ";", "\t", "|") if candidate != delimiter}
+    likely = max(counts, key=lambda candidate: counts[candidate]) if counts else None
+    hint = (f"; the rows seem to be split by {likely!r}: set delimiter = {likely!r} in _options.toml"
+            if likely and counts[likely] else "")
+    return (f"none of the {rejected_lines} data line(s) splits into the header's {header_columns} columns "
+            f"(delimiter {delimiter!r}){hint}")
+
+
 def land_directory(
     landing_dir: Path,
     warehouse_path: Path,
     progress: Callable[[FileResult], None] | None = None,
 ) -> LandingReport:
-    """Land every file under `landing_dir`; never raises for bad input, reports it instead."""
+    """Land every file under `landing_dir`; bad input is reported, never raised. A failed write
+    (a full disk, an I/O error) raises LandingAborted: the run stops and is not recorded as a
+    success, and every file landed before it is whole on disk."""
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing folder {landing_dir} does not exist")
     load_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -380,20 +456,28 @@ def land_directory(
         ensure_raw_schema(connection)
         lander = FileLander(connection, landing_dir.resolve(), load_id)
         results = []
-        for path in landing_files(landing_dir.resolve()):
-            result = lander.land(path)
+        for entry in landing_entries(landing_dir.resolve()):
+            result = lander.record_entry(entry) if entry.problem or entry.ignored else lander.land(entry)
             if result.status == "rejected":
                 log.error("%s", result.error)
+            elif result.status == "ignored":
+                log.info("%s", result.error)
             if progress:
                 progress(result)
             results.append(result)
         report = LandingReport(load_id=load_id, files=results)
-        connection.execute(
-            f"insert into {LOAD_RUNS} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                load_id, started_at, datetime.now(timezone.utc).replace(tzinfo=None), report.count("landed"),
-                report.count("skipped"), report.count("rejected"), report.rows_read, report.rows_landed,
-                report.rows_rejected, report.invariant_holds,
-            ],
-        )
+        try:
+            connection.execute(
+                f"insert into {LOAD_RUNS} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    load_id, started_at, datetime.now(timezone.utc).replace(tzinfo=None), report.count("landed"),
+                    report.count("skipped"), report.count("rejected"), report.rows_read, report.rows_landed,
+                    report.rows_rejected, report.invariant_holds, report.count("ignored"),
+                ],
+            )
+            connection.execute("checkpoint")
+        except Exception as error:
+            if is_write_failure(error):
+                raise LandingAborted(f"the run's record could not be written ({_first_line(error)}); the run was stopped") from error
+            raise
     return report

@@ -26,6 +26,8 @@ BOOKKEEPING_DDL = [
         load_id varchar, started_at timestamp, finished_at timestamp, files_landed bigint,
         files_skipped bigint, files_rejected bigint, rows_read bigint, rows_landed bigint,
         rows_rejected bigint, invariant_holds boolean)""",
+    # added later: warehouses landed before it get the column on their next run
+    f"alter table {LOAD_RUNS} add column if not exists files_ignored bigint",
 ]
 
 
