@@ -57,3 +57,13 @@ def freshness_suite(max_age_days: float) -> "gx.ExpectationSuite":
         gxe.ExpectColumnValuesToNotBeNull(column="newest"),
         gxe.ExpectColumnValuesToBeBetween(column="age_days", min_value=-1, max_value=max_age_days),
     ])
+
+
+def intact_suite() -> "gx.ExpectationSuite":
+    """On a frame of (mart, published, now, intact): every served mart is as it was published."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(name="serving_file_intact", expectations=[
+        gxe.ExpectColumnValuesToBeInSet(column="intact", value_set=[True]),
+    ])

@@ -19,6 +19,7 @@ from .landing.source_tables import ADAPTER_SOURCES, load_source_tables
 from .mapping import MappingError, apply_mapping, load_mapping
 from .publish import serving_file
 from .refresh import print_summary, run_refresh
+from .run_lock import WarehouseBusy, warehouse_lock
 from .warehouse_connection import connect_warehouse
 
 DEFAULT_AS_OF = date(2026, 6, 30)
@@ -69,8 +70,9 @@ def run_land(landing: Path, warehouse: Path) -> LandingReport:
     started = time.perf_counter()
     _say(f"Landing {landing} into {warehouse}")
     try:
-        report = land_directory(landing, warehouse, _show_landed)
-    except (FileNotFoundError, LandingAborted) as error:
+        with warehouse_lock(warehouse, "crm-kpis land"):
+            report = land_directory(landing, warehouse, _show_landed)
+    except (FileNotFoundError, LandingAborted, WarehouseBusy) as error:
         raise CommandFailed(str(error)) from None
     _say(f"{report.summary()} in {time.perf_counter() - started:.1f}s")
     if not report.invariant_holds:
@@ -97,8 +99,9 @@ def run_map(mapping_file: Path, input_dir: Path, landing: Path) -> None:
 def run_load_source(source: str, folder: Path, warehouse: Path) -> None:
     """Load a CRM's tables, as its EL tool names them, into raw_<source> of the warehouse."""
     try:
-        tables = load_source_tables(source, folder, warehouse)
-    except (ValueError, FileNotFoundError) as error:
+        with warehouse_lock(warehouse, "crm-kpis load-source"):
+            tables = load_source_tables(source, folder, warehouse)
+    except (ValueError, FileNotFoundError, WarehouseBusy) as error:
         raise CommandFailed(str(error)) from None
     for table in tables:
         _say(f"  {table.file.name:<40} -> raw_{source}.{table.table} ({table.rows:,} rows)")
@@ -183,7 +186,10 @@ def print_kpi_summary(warehouse: Path) -> None:
 
 
 def run_refresh_command() -> None:
-    summary = run_refresh()
+    try:
+        summary = run_refresh()
+    except WarehouseBusy as error:
+        raise CommandFailed(str(error)) from None
     print_summary(summary)
     if not summary.published:
         raise CommandFailed("the refresh did not publish (see the failed steps and checks above)")
@@ -255,8 +261,12 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "demo":
             # the demo data ends on DEFAULT_AS_OF: that is its "today" for point-in-time KPIs and freshness
             os.environ.setdefault("CRM_KPIS_AS_OF_DATE", DEFAULT_AS_OF.isoformat())
-            run_generate(arguments.opportunities, arguments.seed, DEFAULT_AS_OF, "parquet", False, settings.landing_dir())
-            run_refresh_command()
+            try:
+                with warehouse_lock(settings.warehouse_path(), "crm-kpis demo"):
+                    run_generate(arguments.opportunities, arguments.seed, DEFAULT_AS_OF, "parquet", False, settings.landing_dir())
+                    run_refresh_command()
+            except WarehouseBusy as error:
+                raise CommandFailed(str(error)) from None
             print_kpi_summary(serving_file(settings.serving_dir()))
     except CommandFailed as error:
         _say(f"crm-kpis {arguments.command}: error: {error}")

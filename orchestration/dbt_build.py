@@ -15,7 +15,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def dbt_executable() -> Path:
-    return Path(sys.executable).parent / "dbt"
+    """The project's dbt, as a child that dies with its parent (orchestration/dbt_child.py)."""
+    return Path(sys.executable).parent / "crm-kpis-dbt"
 
 
 def dbt_target_dir(warehouse: Path) -> Path:

@@ -20,7 +20,7 @@ import pandas as pd
 from expectations import suites
 from expectations.mart_rules import MART_RULES
 from orchestration import settings
-from orchestration.publish import last_publish
+from orchestration.publish import last_publish, serving_file_changes
 from orchestration.warehouse_connection import connect_warehouse
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,14 @@ class CheckOutcome:
     failures: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     asset_key: tuple[str, ...] = ()
+    # a non-blocking check is reported but does not stop the publish
+    blocking: bool = True
+    # what a failure means, in words, where the expectation's own description says too little
+    note: str | None = None
 
     def describe(self) -> str:
+        if self.note and not self.passed:
+            return f"{self.check_name}: {self.note}"
         if self.error:
             return f"{self.check_name} on {self.target}: could not run: {self.error}"
         parts = [f"{failure['expectation']}({failure.get('column') or failure.get('columns') or ''}): "
@@ -111,11 +117,16 @@ class GateReport:
 
     @property
     def passed(self) -> bool:
-        return bool(self.outcomes) and all(outcome.passed for outcome in self.outcomes)
+        return bool(self.outcomes) and all(outcome.passed for outcome in self.outcomes if outcome.blocking)
 
     @property
     def failed(self) -> list[CheckOutcome]:
-        return [outcome for outcome in self.outcomes if not outcome.passed]
+        """Failed blocking checks: each of them stops the publish."""
+        return [outcome for outcome in self.outcomes if not outcome.passed and outcome.blocking]
+
+    @property
+    def warnings(self) -> list[CheckOutcome]:
+        return [outcome for outcome in self.outcomes if not outcome.passed and not outcome.blocking]
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -150,6 +161,8 @@ def _raised(exception_info: Any) -> str | None:
 
 
 def _json_safe(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str)):  # numpy scalars
+        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (datetime, date, pd.Timestamp)):
@@ -260,13 +273,14 @@ def run_quality_gate(warehouse: Path, serving_file: Path, run_id: str, quality_r
     outcomes: list[CheckOutcome] = []
     as_of = date.fromisoformat(settings.as_of_date_override()) if settings.as_of_date_override() else _today_in_business_timezone()
 
-    def record(check_name: str, mart: str | None, asset_key: tuple[str, ...], suite_factory, frame_factory, index_columns: list[str]) -> None:
+    def record(check_name: str, mart: str | None, asset_key: tuple[str, ...], suite_factory, frame_factory, index_columns: list[str],
+               blocking: bool = True) -> None:
         try:
             passed, failures, error = runner.validate(suite_factory(), frame_factory(), index_columns)
-            outcomes.append(CheckOutcome(check_name, mart, passed, failures, error, asset_key))
+            outcomes.append(CheckOutcome(check_name, mart, passed, failures, error, asset_key, blocking))
         except Exception as exception:  # a check that cannot run fails the gate; it never passes
             log.exception("quality check %s failed to run", check_name)
-            outcomes.append(CheckOutcome(check_name, mart, False, [], f"{type(exception).__name__}: {exception}", asset_key))
+            outcomes.append(CheckOutcome(check_name, mart, False, [], f"{type(exception).__name__}: {exception}", asset_key, blocking))
 
     with connect_warehouse(warehouse, read_only=True) as connection:
         key_values = {
@@ -306,6 +320,16 @@ def run_quality_gate(warehouse: Path, serving_file: Path, run_id: str, quality_r
 
         record("freshness", "fct_kpi_pipeline_value", ("marts", "fct_kpi_pipeline_value"), lambda: suites.freshness_suite(settings.gate_max_data_age_days()),
                freshness_frame, ["source"])
+
+        served = serving_file_changes(serving_file) or []
+        record("serving_file_intact", "fct_kpi_win_rate", ("marts", "fct_kpi_win_rate"), suites.intact_suite,
+               lambda: pd.DataFrame(served, columns=["mart", "published", "now", "intact", "publish_id"]).astype({"intact": bool}),
+               ["mart"], blocking=False)
+        changed = [change for change in served if not change["intact"]]
+        if changed:
+            outcomes[-1].note = (f"the serving file was changed after publish {changed[0]['publish_id']}: "
+                                 + ", ".join(f"marts.{change['mart']} (rows:checksum {change['published']} -> {change['now']})"
+                                             for change in changed))
     try:
         docs = runner.build_docs()
     except Exception as exception:  # Data Docs are a report, not a check: say so, keep the verdict

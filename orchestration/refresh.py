@@ -12,7 +12,8 @@ from pathlib import Path
 
 from orchestration import settings
 from orchestration.dbt_build import PROJECT_DIR, run_dbt
-from orchestration.progress import say
+from orchestration.progress import on_this_terminal, say
+from orchestration.run_lock import warehouse_lock
 
 DBT_INPUTS = ("models", "seeds", "macros", "dbt_project.yml", "profiles.yml")
 
@@ -66,6 +67,7 @@ class RefreshSummary:
     published: bool
     failed_steps: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     skipped_steps: list[str] = field(default_factory=list)
     data_docs: str | None = None
     serving_file: Path | None = None
@@ -73,6 +75,13 @@ class RefreshSummary:
 
 
 def run_refresh() -> RefreshSummary:
+    """The refresh job in this process, holding the warehouse's lock throughout (WarehouseBusy when
+    another refresh holds it)."""
+    with warehouse_lock(settings.warehouse_path(), "crm-kpis refresh"):
+        return _run_refresh_job()
+
+
+def _run_refresh_job() -> RefreshSummary:
     ensure_manifest()
     import dagster as dg
 
@@ -84,8 +93,9 @@ def run_refresh() -> RefreshSummary:
     log_path = settings.home_dir() / "logs" / f"refresh-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     say(f"refresh job starting; dbt's own output goes to {log_path}")
-    # dagster-dbt echoes every dbt log line to stdout: keep it in the log, keep the terminal readable
-    with open(log_path, "w") as log, contextlib.redirect_stdout(log):
+    # dagster-dbt echoes every dbt log line to stdout, and Dagster logs failed steps with their stack
+    # frames: both go to the log; the terminal gets the progress lines and the summary
+    with open(log_path, "w") as log, on_this_terminal(), contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         result = job.execute_in_process(
             instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
@@ -99,6 +109,7 @@ def run_refresh() -> RefreshSummary:
     if report is not None:
         summary.data_docs = report.data_docs
         summary.failed_checks = [outcome.describe() for outcome in report.failed]
+        summary.warnings = [outcome.describe() for outcome in report.warnings]
     # the gate's own checks are described by its report above; every other check is a dbt test
     gate_check_names = {spec.name for spec in GATE_CHECKS}
     for evaluation in result.get_asset_check_evaluations():
@@ -121,6 +132,8 @@ def print_summary(summary: RefreshSummary) -> None:
         print(f"  failed step    {step}")
     for check in summary.failed_checks:
         print(f"  failed check   {check}")
+    for warning in summary.warnings:
+        print(f"  warning        {warning}" + (" (this publish replaced it)" if summary.published else ""))
     if not summary.published:
         print("  The previous serving file, if any, is unchanged.")
     if summary.data_docs:

@@ -48,6 +48,11 @@ def crm_sources() -> list[str]:
 DBT_PARSE_ENVIRONMENT = ("CRM_KPIS_SOURCES", "CRM_KPIS_REPORTING_CURRENCY", "CRM_KPIS_BUSINESS_TIMEZONE")
 
 
+def serve_pii() -> bool:
+    """Copy columns flagged as personal data (e-mail addresses) into the serving file (off by default)."""
+    return os.environ.get("CRM_KPIS_SERVE_PII", "0").strip().lower() in ("1", "true", "yes")
+
+
 def refresh_cron() -> str:
     return os.environ.get("CRM_KPIS_REFRESH_CRON", "0 2 * * *")
 
