@@ -59,7 +59,7 @@ PUBLISHED_MARTS_KEY = dg.AssetKey(["serving", "published_marts"])
 def landed_raw_tables(context: dg.AssetExecutionContext, warehouse_lock: WarehouseLock) -> Iterator[dg.MaterializeResult]:
     """Land every new file of the landing folder into the working warehouse's raw tables."""
     landing, warehouse = settings.landing_dir(), settings.warehouse_path()
-    if not landing.is_dir() and "crm" not in settings.crm_sources():
+    if not landing.is_dir() and "files" not in settings.crm_sources():
         # the selected CRM adapters read what their EL tool loaded; there is nothing to land
         landing.mkdir(parents=True, exist_ok=True)
     say(f"landing files from {landing}")
@@ -86,19 +86,19 @@ def landed_raw_tables(context: dg.AssetExecutionContext, warehouse_lock: Warehou
 # --- dbt ------------------------------------------------------------------------------------------
 
 class WarehouseTranslator(DagsterDbtTranslator):
-    """The crm source's tables are the landed raw tables (raw/<table>), so landing is upstream of
+    """The files source's tables are the landed raw tables (raw/<table>), so landing is upstream of
     staging; a CRM adapter's tables (raw_salesforce/<table>, ...) are loaded by its EL tool."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            if dbt_resource_props["source_name"] == "crm":
+            if dbt_resource_props["source_name"] == "files":
                 return raw_asset_key(dbt_resource_props["name"])
             return dg.AssetKey([f"raw_{dbt_resource_props['source_name']}", dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
-            return "landing" if dbt_resource_props["source_name"] == "crm" else "crm_sources"
+            return "landing" if dbt_resource_props["source_name"] == "files" else "crm_sources"
         return dbt_resource_props["config"].get("schema") or "dbt"
 
 

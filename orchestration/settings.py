@@ -40,7 +40,7 @@ def business_timezone() -> str:
 
 def crm_sources() -> list[str]:
     """The CRM sources dbt reads (dbt var crm_sources defaults to the same variable)."""
-    return [name.strip().lower() for name in os.environ.get("CRM_KPIS_SOURCES", "crm").split(",") if name.strip()]
+    return [name.strip().lower() for name in os.environ.get("CRM_KPIS_SOURCES", "files").split(",") if name.strip()]
 
 
 # Environment variables that change what dbt parses (enabled models, rendered vars): the Dagster

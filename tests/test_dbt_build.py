@@ -71,10 +71,10 @@ def test_manifest_holds_the_expected_tests_per_mart(built_warehouse):
     assert built_marts == set(MARTS_EXPECTED_TESTS), "a mart without expected tests, or an expected mart not built"
     unit_tested = {node["model"] for node in manifest["unit_tests"].values()}
     assert UNIT_TESTED_MODELS <= unit_tested
-    # the default source selection (crm) leaves the adapters' models and sources out entirely
+    # the default source selection (files) leaves the adapters' models and sources out entirely
     adapters = ("salesforce", "hubspot", "superoffice")
     assert not [node for node in manifest["nodes"] if node.split(".")[-1].startswith(tuple(f"stg_{a}__" for a in adapters))]
-    assert {source["source_name"] for source in manifest["sources"].values()} == {"crm"}
+    assert {source["source_name"] for source in manifest["sources"].values()} == {"files"}
 
 
 def test_bookings_agree_between_win_rate_and_deal_size(built_warehouse):

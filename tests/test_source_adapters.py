@@ -21,7 +21,7 @@ by hand. As of 2025-06-30, business time zone Europe/Copenhagen, everything in E
 Closing dates that are local dates (Salesforce close_date, SuperOffice saledate) are local midnight in
 Copenhagen, so 006A closes 2025-03-13 23:00 UTC, still in March.
 
-The `crm` source is selected too, with what none of the CRMs holds landed as files that name the
+The `files` source is selected too, with what none of the CRMs holds landed as files that name the
 adapters' keys (tests/fixtures/adapter_extras): Salesforce quotas for 005A and acquisition spend.
 """
 
@@ -55,7 +55,7 @@ def warehouse(tmp_path_factory) -> Path:
         load_source_tables(source, FIXTURES / source, path)
     report = land_directory(FIXTURES / "adapter_extras", path)
     assert report.rows_landed == 5, report.summary()
-    result = run_dbt(["build"], path, quiet=True, as_of=AS_OF, variables={"crm_sources": ",".join((*ADAPTERS, "crm"))})
+    result = run_dbt(["build"], path, quiet=True, as_of=AS_OF, variables={"crm_sources": ",".join((*ADAPTERS, "files"))})
     assert result.returncode == 0, result.stdout[-4000:]
     return path
 
@@ -70,7 +70,7 @@ def test_every_source_lands_in_the_shared_entities_with_namespaced_keys(warehous
         select source_system, count(*) from intermediate.int_opportunities_unioned group by 1 order by 1""") == [
         ("hubspot", 3), ("salesforce", 4), ("superoffice", 5)]
     assert rows(warehouse, "select source_system, count(*) from intermediate.int_quotas_unioned group by 1 order by 1") == [
-        ("crm", 2), ("superoffice", 2)]
+        ("files", 2), ("superoffice", 2)]
     assert rows(warehouse, "select source_system, count(*) from marts.dim_users group by 1 order by 1") == [
         ("hubspot", 2), ("salesforce", 2), ("superoffice", 2)]
     assert rows(warehouse, "select user_id, full_name, team, manager_id from marts.dim_users order by 1") == [
@@ -295,13 +295,13 @@ def test_kpis_a_source_cannot_feed_are_empty_not_invented(warehouse):
 
 
 def test_source_selection_enables_only_the_selected_sources(tmp_path):
-    # (the default, crm alone, is checked on the manifest of tests/test_dbt_build.py)
+    # (the default, files alone, is checked on the manifest of tests/test_dbt_build.py)
     result = run_dbt(["ls", "--resource-type", "model", "--resource-type", "source", "--output", "name", "--quiet"],
                      tmp_path / "unused.duckdb", quiet=True, variables={"crm_sources": "salesforce"})
     assert result.returncode == 0, result.stdout[-2000:]
     names = set(result.stdout.split())
     assert {"stg_salesforce__opportunities", "int_opportunities_unioned", "fct_kpi_win_rate"} <= names
-    assert not any(name.startswith(("stg_crm__", "stg_hubspot__", "stg_superoffice__")) for name in names)
+    assert not any(name.startswith(("stg_files__", "stg_hubspot__", "stg_superoffice__")) for name in names)
 
 
 def test_an_unknown_source_is_a_clear_error(tmp_path):

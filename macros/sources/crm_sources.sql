@@ -1,8 +1,8 @@
 {#- Which CRM sources feed the warehouse: dbt var `crm_sources` (a list, or a comma-separated string),
-    else env CRM_KPIS_SOURCES, else `crm` (the landing contract's files). The same expression enables
+    else env CRM_KPIS_SOURCES, else `files` (the landing contract's files). The same expression enables
     the per-source folders in dbt_project.yml, so a source that is not selected has no models at all. -#}
 {% macro enabled_crm_sources() -%}
-    {%- set selected = var('crm_sources', env_var('CRM_KPIS_SOURCES', 'crm')) -%}
+    {%- set selected = var('crm_sources', env_var('CRM_KPIS_SOURCES', 'files')) -%}
     {%- if selected is string -%}
         {%- set selected = selected.split(',') -%}
     {%- endif -%}
@@ -28,7 +28,7 @@
 {#- The shared entities each source provides; an entity a source lacks contributes no rows. -#}
 {% macro crm_source_entities() -%}
     {{ return({
-        'crm': ['users', 'accounts', 'leads', 'opportunities', 'opportunity_history', 'products',
+        'files': ['users', 'accounts', 'leads', 'opportunities', 'opportunity_history', 'products',
                 'opportunity_line_items', 'activities', 'quotas', 'subscriptions', 'acquisition_spend',
                 'forecast_submissions', 'fx_rates', 'deleted_records'],
         'salesforce': ['users', 'accounts', 'leads', 'opportunities', 'opportunity_history', 'products',

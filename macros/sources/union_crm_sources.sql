@@ -1,6 +1,6 @@
 {#- The shared entities: every staging model must return these columns, in any order. Key columns
-    (`keys`) are namespaced by source (`salesforce:006...`) for every source but `crm`, so several
-    CRMs can be combined without key collisions; `crm` keys stay as landed. -#}
+    (`keys`) are namespaced by source (`salesforce:006...`) for every source but `files`, so several
+    CRMs can be combined without key collisions; `files` keys stay as landed. -#}
 {% macro crm_entity_columns() -%}
     {%- set s = dbt.type_string() -%}
     {%- set ts = dbt.type_timestamp() -%}
@@ -64,7 +64,7 @@
     {%- for name in providers %}
     select
         {%- for column, data_type in spec['columns'] %}
-        {% if column in spec['keys'] and name != 'crm' -%}
+        {% if column in spec['keys'] and name != 'files' -%}
         {{ dbt.concat(["'" ~ name ~ ":'", column]) }}
         {%- else -%}
         cast({{ column }} as {{ data_type }})

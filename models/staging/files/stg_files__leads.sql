@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'leads') }}
+    select * from {{ source('files', 'leads') }}
 ),
 
 lead_source_map as (

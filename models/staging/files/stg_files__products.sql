@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'products') }}
+    select * from {{ source('files', 'products') }}
 )
 
 select

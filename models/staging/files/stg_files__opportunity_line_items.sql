@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'opportunity_line_items') }}
+    select * from {{ source('files', 'opportunity_line_items') }}
 )
 
 select

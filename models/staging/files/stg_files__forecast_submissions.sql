@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'forecast_submissions') }}
+    select * from {{ source('files', 'forecast_submissions') }}
 )
 
 select

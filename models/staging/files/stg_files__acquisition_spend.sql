@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'acquisition_spend') }}
+    select * from {{ source('files', 'acquisition_spend') }}
 )
 
 select

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'users') }}
+    select * from {{ source('files', 'users') }}
 )
 
 select

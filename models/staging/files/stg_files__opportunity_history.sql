@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'opportunity_history') }}
+    select * from {{ source('files', 'opportunity_history') }}
 )
 
 select

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'quotas') }}
+    select * from {{ source('files', 'quotas') }}
 )
 
 select

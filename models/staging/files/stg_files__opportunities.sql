@@ -1,7 +1,7 @@
 {#- Deleted rows are dropped here; negative amounts and other defects are flagged downstream
     (int_opportunities_enriched) so the data-quality fact can count them. -#}
 with source as (
-    select * from {{ source('crm', 'opportunities') }}
+    select * from {{ source('files', 'opportunities') }}
 )
 
 select

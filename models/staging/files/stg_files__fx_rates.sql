@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'fx_rates') }}
+    select * from {{ source('files', 'fx_rates') }}
 )
 
 select

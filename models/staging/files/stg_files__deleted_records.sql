@@ -6,7 +6,7 @@
 
 {% for table_name, key in tables -%}
 select '{{ table_name }}' as table_name, {{ key }} as record_id, _loaded_at as loaded_at
-from {{ source('crm', table_name) }}
+from {{ source('files', table_name) }}
 where is_deleted
 {% if not loop.last %}union all{% endif %}
 {% endfor %}

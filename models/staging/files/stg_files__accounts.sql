@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'accounts') }}
+    select * from {{ source('files', 'accounts') }}
 )
 
 select

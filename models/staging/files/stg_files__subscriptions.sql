@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'subscriptions') }}
+    select * from {{ source('files', 'subscriptions') }}
 )
 
 select

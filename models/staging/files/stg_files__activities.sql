@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('crm', 'activities') }}
+    select * from {{ source('files', 'activities') }}
 ),
 
 activity_type_map as (
