@@ -18,9 +18,10 @@ $(UV):
 
 install: .venv/.installed
 
-# dbt's manifest, which the Dagster definitions read (crm-kpis refresh/demo also parse when it is stale)
+# dbt's manifest, which the Dagster definitions read (every crm-kpis refresh/demo parses it too;
+# `dagster dev` does through DbtProject.prepare_if_dev)
 manifest: install
-	$(VENV_BIN)/python -c "from orchestration.refresh import ensure_manifest; ensure_manifest()"
+	$(VENV_BIN)/python -c "from orchestration.refresh import prepare_manifest; from orchestration.settings import Settings; prepare_manifest(Settings.from_environment())"
 
 demo: install
 	$(VENV_BIN)/crm-kpis demo
@@ -28,10 +29,11 @@ demo: install
 refresh: install
 	$(VENV_BIN)/crm-kpis refresh
 
-# the Dagster UI on http://127.0.0.1:3000 with run history kept in data/.dagster_home
+# the Dagster UI on http://127.0.0.1:3000 with the home's run history ($CRM_KPIS_HOME/.dagster_home, where
+# crm-kpis refresh records its runs too); exec, so Ctrl-C and SIGTERM reach dagster dev itself
 ui: manifest
-	mkdir -p data/.dagster_home
-	DAGSTER_HOME=$(CURDIR)/data/.dagster_home $(VENV_BIN)/dagster dev -m orchestration.definitions
+	mkdir -p $${CRM_KPIS_HOME:-data}/.dagster_home
+	DAGSTER_HOME=$${DAGSTER_HOME:-$$(realpath $${CRM_KPIS_HOME:-data})/.dagster_home} exec $(VENV_BIN)/dagster dev -m orchestration.defs.code_location
 
 # two workers (pytest-xdist): most of the suite waits on dbt and Dagster start-up, not on the cores
 TEST_WORKERS ?= 2

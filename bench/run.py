@@ -89,8 +89,9 @@ def measured(name: str, command: list[str], environment: dict[str, str], note: s
 
 
 def dbt_command(work: Path, *arguments: str) -> list[str]:
-    return [str(BIN / "dbt"), *arguments, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-            "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet"]
+    """dbt the way the product runs it (`crm-kpis dbt`: the settings' engine and vars); artifacts in
+    <work>/target/manual (CRM_KPIS_DBT_TARGET below)."""
+    return [str(BIN / "crm-kpis"), "dbt", *arguments, "--quiet"]
 
 
 def compare_core_kpis(warehouse: Path, reference: Path, pandas_out: Path) -> dict[str, int]:
@@ -130,7 +131,8 @@ def run_size(opportunities: int, base: Path, keep: bool, reuse_landing: bool = F
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     environment = {**os.environ, "CRM_KPIS_HOME": str(work), "CRM_KPIS_WAREHOUSE": str(warehouse),
-                   "CRM_KPIS_AS_OF_DATE": AS_OF.isoformat(), "PYTHONPATH": str(PROJECT_DIR)}
+                   "CRM_KPIS_DBT_TARGET": str(work / "target"), "CRM_KPIS_AS_OF_DATE": AS_OF.isoformat(),
+                   "PYTHONPATH": str(PROJECT_DIR)}
     result = SizeResult(opportunities)
     print(f"\n{opportunities:,} opportunities in {work}", flush=True)
     crm_kpis = str(BIN / "crm-kpis")
@@ -147,7 +149,8 @@ def run_size(opportunities: int, base: Path, keep: bool, reuse_landing: bool = F
     land.note = f"{result.rows_landed:,} rows, {result.rows_landed / land.seconds:,.0f} rows/s"
     result.steps.append(land)
     result.steps.append(measured("dbt build (full)", dbt_command(work, "build"), environment, "all models and tests"))
-    result.steps.append(measured("quality gate", [python, "-m", "bench.steps", "gate", str(warehouse), str(serving), str(work / "quality")], environment))
+    result.steps.append(measured("quality gate", [python, "-m", "bench.steps", "gate", str(warehouse), str(serving), str(work / "quality"),
+                                                  str(work / "target" / "manual" / "manifest.json")], environment))
     result.steps.append(measured("publish", [python, "-m", "bench.steps", "publish", str(warehouse), str(serving)], environment))
     result.steps.append(measured("pipeline: core KPI subset", dbt_command(work, "run", "--full-refresh", "--select", *CORE_MODELS),
                                  environment, "dbt run of the models the 4 core KPIs need"))

@@ -1,6 +1,6 @@
 """Pipeline steps as separate processes, so the benchmark can measure each one's wall time and peak memory.
 
-    python -m bench.steps gate <warehouse> <serving folder> <quality folder>
+    python -m bench.steps gate <warehouse> <serving folder> <quality folder> <manifest of the build>
     python -m bench.steps publish <warehouse> <serving folder>
     python -m bench.steps changes <warehouse> <landing folder> <share>
 """
@@ -13,17 +13,18 @@ from pathlib import Path
 import duckdb
 
 
-def gate(warehouse: str, serving: str, quality: str) -> None:
-    from orchestration.publish import serving_file
-    from orchestration.quality_gate import run_quality_gate
+def gate(warehouse: str, serving: str, quality: str, manifest: str) -> None:
+    from expectations.gate import run_quality_gate
+    from orchestration.dbt.runner import settings_for_warehouse
 
-    report = run_quality_gate(Path(warehouse), serving_file(Path(serving)), "benchmark", Path(quality))
+    settings = settings_for_warehouse(Path(warehouse)).with_overrides(serving=Path(serving), quality=Path(quality))
+    report = run_quality_gate(settings, "benchmark", Path(manifest))
     if not report.passed:
         raise SystemExit("quality gate failed: " + "; ".join(outcome.describe()[:300] for outcome in report.failed))
 
 
 def publish(warehouse: str, serving: str) -> None:
-    from orchestration.publish import publish as publish_marts
+    from orchestration.serving.publish import publish as publish_marts
 
     publish_marts(Path(warehouse), Path(serving), "benchmark", [])
 

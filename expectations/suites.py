@@ -1,41 +1,52 @@
-"""The expectation suites, built from code on every run (never edited in GE's stores)."""
+"""The Great Expectations suites of the quality gate, built from code on every run (never edited in
+GE's stores): the marts' dbt tests translated (expectations/manifest_rules.py) and the gate's own
+comparisons against the published version."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from expectations.mart_rules import MART_RULES
+from expectations.manifest_rules import MartTest
 
 if TYPE_CHECKING:  # importing great_expectations costs seconds; callers import it when they validate
     import great_expectations as gx
 
 
-def mart_suite(mart: str, key_values: dict[str, list]) -> "gx.ExpectationSuite":
-    """Grain unique, ratios in [0, 1], amounts and counts >= 0, keys present in their dimension.
-    `key_values` holds each referenced dimension column's values ("dim_users.user_id": [...])."""
-    import great_expectations as gx
+def _expectation(test: MartTest, key_values: dict[tuple[str, str], list[Any]]) -> Any:
     import great_expectations.expectations as gxe
 
-    rules = MART_RULES[mart]
-    expectations: list = [gxe.ExpectCompoundColumnsToBeUnique(column_list=list(rules.grain))
-                          if len(rules.grain) > 1 else gxe.ExpectColumnValuesToBeUnique(column=rules.grain[0])]
-    expectations += [gxe.ExpectColumnValuesToNotBeNull(column=column) for column in rules.grain
-                     if column not in ("expected_close_quarter",)]
-    expectations += [gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=1) for column in rules.ratios]
-    expectations += [gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0) for column in rules.non_negative]
-    expectations += [gxe.ExpectColumnValuesToBeInSet(column=column, value_set=key_values[reference])
-                     for column, reference in rules.keys.items()]
-    return gx.ExpectationSuite(name=f"mart__{mart}", expectations=expectations)
+    if test.test == "unique":
+        return gxe.ExpectColumnValuesToBeUnique(column=test.column)
+    if test.test == "not_null":
+        return gxe.ExpectColumnValuesToNotBeNull(column=test.column)
+    if test.test == "unique_combination":
+        return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(test.arguments["columns"]))
+    if test.test == "between":
+        return gxe.ExpectColumnValuesToBeBetween(column=test.column, min_value=test.arguments.get("min_value"),
+                                                 max_value=test.arguments.get("max_value"))
+    if test.test == "accepted_values":
+        return gxe.ExpectColumnValuesToBeInSet(column=test.column, value_set=list(test.arguments["values"]))
+    if test.test == "relationships":
+        return gxe.ExpectColumnValuesToBeInSet(
+            column=test.column, value_set=key_values[(test.referenced_mart or "", test.arguments["field"])])
+    raise ValueError(f"no expectation for dbt test {test.test}")
 
 
-def consistency_suite() -> "gx.ExpectationSuite":
-    """On a frame of cross-KPI differences (one row per compared cell): every difference is zero to the cent."""
+def mart_suite(name: str, tests: list[MartTest], key_values: dict[tuple[str, str], list[Any]]) -> "gx.ExpectationSuite":
+    """One mart's tests as one suite. `key_values`: each referenced mart column's values, for the
+    relationships ((mart, column) -> values)."""
+    import great_expectations as gx
+
+    return gx.ExpectationSuite(name=name, expectations=[_expectation(test, key_values) for test in tests])
+
+
+def cross_kpi_suite() -> "gx.ExpectationSuite":
+    """On a frame of (test, disagreeing_cells), one row per cross-KPI dbt test: no cell may disagree."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     return gx.ExpectationSuite(name="cross_kpi_consistency", expectations=[
-        gxe.ExpectColumnValuesToBeBetween(column="difference", min_value=-0.005, max_value=0.005),
-    ])
+        gxe.ExpectColumnValuesToBeBetween(column="disagreeing_cells", min_value=0, max_value=0)])
 
 
 def change_suite(name: str, min_ratio: float, max_ratio: float) -> "gx.ExpectationSuite":
@@ -49,12 +60,12 @@ def change_suite(name: str, min_ratio: float, max_ratio: float) -> "gx.Expectati
 
 
 def freshness_suite(max_age_days: float) -> "gx.ExpectationSuite":
-    """On a frame of (source, newest, age_days): the newest landed data is at most max_age_days old."""
+    """On marts.fct_data_freshness: every source's newest data is at most max_age_days old."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     return gx.ExpectationSuite(name="freshness", expectations=[
-        gxe.ExpectColumnValuesToNotBeNull(column="newest"),
+        gxe.ExpectColumnValuesToNotBeNull(column="newest_change_at"),
         gxe.ExpectColumnValuesToBeBetween(column="age_days", min_value=-1, max_value=max_age_days),
     ])
 

@@ -1,26 +1,26 @@
 """`crm-kpis`: generate demo CRM data, map exports, land them, refresh the warehouse (land, build, check,
-publish), run the demo."""
+publish), run dbt, show the settings, reset a home, run the demo."""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
+import shutil
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
-from . import settings
+from .dbt.runner import run_dbt
 from .generator import FORMATS, GeneratorSettings, WrittenTable, generate_landing
 from .landing import FileResult, LandingAborted, LandingReport, land_directory
-from .landing.contract import CONTRACTS
+from .landing.landing_folder import landing_entries
 from .landing.source_tables import ADAPTER_SOURCES, load_source_tables
 from .mapping import MappingError, apply_mapping, load_mapping
-from .publish import serving_file
 from .refresh import print_summary, run_refresh
 from .run_lock import WarehouseBusy, warehouse_lock
-from .warehouse_connection import connect_warehouse
+from .serving.kpi_summary import print_kpi_summary
+from .settings import RUNTIME_SETTINGS, SETTINGS_FILE_NAME, Settings, SettingsError, dbt_var_environment_variable, write_home_settings
 
 DEFAULT_AS_OF = date(2026, 6, 30)
 DEMO_OPPORTUNITIES = 20_000
@@ -66,12 +66,12 @@ def run_generate(opportunities: int, seed: int, as_of: date, file_format: str, m
     return written
 
 
-def run_land(landing: Path, warehouse: Path) -> LandingReport:
+def run_land(settings: Settings, landing: Path, warehouse: Path) -> LandingReport:
     started = time.perf_counter()
     _say(f"Landing {landing} into {warehouse}")
     try:
         with warehouse_lock(warehouse, "crm-kpis land"):
-            report = land_directory(landing, warehouse, _show_landed)
+            report = land_directory(landing, warehouse, _show_landed, config=settings.warehouse_config)
     except (FileNotFoundError, LandingAborted, WarehouseBusy) as error:
         raise CommandFailed(str(error)) from None
     _say(f"{report.summary()} in {time.perf_counter() - started:.1f}s")
@@ -84,10 +84,24 @@ def run_land(landing: Path, warehouse: Path) -> LandingReport:
     return report
 
 
-def run_map(mapping_file: Path, input_dir: Path, landing: Path) -> None:
+def _other_data_sets(landing: Path, mapping_name: str) -> list[str]:
+    """Landing files a mapping of another name (or the generator, or a user) put there."""
+    if not landing.is_dir():
+        return []
+    return [entry.relative for entry in landing_entries(landing.resolve())
+            if not entry.ignored and not Path(entry.relative).name.startswith(f"{mapping_name}__")]
+
+
+def run_map(mapping_file: Path, input_dir: Path, landing: Path, add: bool) -> None:
     """Apply a mapping file to an export folder, writing landing-contract files into the landing folder."""
     try:
         mapping = load_mapping(mapping_file, input_dir)
+        others = _other_data_sets(landing, mapping.name)
+        if others and not add:
+            raise CommandFailed(
+                f"the landing folder {landing} already holds {len(others)} file(s) of another data set (e.g. {others[0]}); "
+                "mapping into it would mix both in one warehouse and its KPIs. Use a home of its own "
+                "(CRM_KPIS_HOME=<folder>), or `crm-kpis reset --landing --yes` first, or --add to combine them on purpose")
         tables = apply_mapping(mapping, landing)
     except MappingError as error:
         raise CommandFailed(str(error)) from None
@@ -96,11 +110,11 @@ def run_map(mapping_file: Path, input_dir: Path, landing: Path) -> None:
     _say(f"Mapped {len(tables)} table(s) with {mapping_file}; land them with `crm-kpis land` or `crm-kpis refresh`")
 
 
-def run_load_source(source: str, folder: Path, warehouse: Path) -> None:
+def run_load_source(settings: Settings, source: str, folder: Path, warehouse: Path) -> None:
     """Load a CRM's tables, as its EL tool names them, into raw_<source> of the warehouse."""
     try:
         with warehouse_lock(warehouse, "crm-kpis load-source"):
-            tables = load_source_tables(source, folder, warehouse)
+            tables = load_source_tables(source, folder, warehouse, config=settings.warehouse_config)
     except (ValueError, FileNotFoundError, WarehouseBusy) as error:
         raise CommandFailed(str(error)) from None
     for table in tables:
@@ -108,91 +122,80 @@ def run_load_source(source: str, folder: Path, warehouse: Path) -> None:
     _say(f"Loaded {len(tables)} table(s) into raw_{source}; select the source with CRM_KPIS_SOURCES={source}")
 
 
-KPI_SUMMARY_SQL = """
-    with window_start as (select max(period_month) - interval 11 month as since from marts.fct_kpi_win_rate),
-    wins as (
-        select sum(won_count) as won, sum(lost_count) as lost, sum(won_amount) as won_amount, sum(lost_amount) as lost_amount
-        from marts.fct_kpi_win_rate where period_month >= (select since from window_start)
-    ),
-    cycle as (
-        select sum(won_cycle_days_sum) / nullif(sum(won_count), 0) as won_cycle
-        from marts.fct_kpi_sales_cycle where period_month >= (select since from window_start)
-    ),
-    leads as (
-        select sum(converted_count) / nullif(sum(lead_count), 0) as lead_conversion
-        from marts.fct_kpi_lead_conversion where period_month >= (select since from window_start) - interval 12 month
-            and period_month < (select since from window_start)
-    ),
-    pipeline as (
-        select sum(open_amount) as open_amount, sum(weighted_amount) as weighted_amount
-        from marts.fct_kpi_pipeline_value where snapshot_date = (select max(snapshot_date) from marts.fct_kpi_pipeline_value)
-    ),
-    recurring as (
-        select sum(arr) as arr from marts.fct_kpi_recurring_revenue
-        where period_month = (select max(period_month) from marts.fct_kpi_recurring_revenue)
-    ),
-    retention as (
-        select sum(start_customers_end_mrr) / nullif(sum(start_mrr), 0) as nrr,
-            (sum(customers_end) - sum(new_customers)) / nullif(sum(customers_start), 0) as logo_retention
-        from marts.fct_kpi_customer_retention where period_grain = 'year'
-            and period_start = (select max(period_start) from marts.fct_kpi_customer_retention where period_grain = 'year')
-    ),
-    last_quarter as (
-        select max(period_start) as quarter_start from marts.fct_kpi_quota_attainment where not is_current_period
-    ),
-    quota as (
-        select sum(bookings) / nullif(sum(quota_amount), 0) as attainment, avg(is_attained) as share_at_quota
-        from marts.fct_kpi_quota_attainment where period_start = (select quarter_start from last_quarter)
-    ),
-    acquisition as (
-        select cac from marts.fct_kpi_customer_acquisition_cost
-        where scope = 'company' and period_grain = 'quarter' and period_start = (select quarter_start from last_quarter)
-    )
-    select (select since from window_start), won, lost, won / nullif(won + lost, 0), won_amount / nullif(won_amount + lost_amount, 0),
-        won_amount / nullif(won, 0), (select won_cycle from cycle), (select max(reporting_currency) from marts.fct_kpi_win_rate),
-        (select lead_conversion from leads), (select open_amount from pipeline), (select weighted_amount from pipeline),
-        (select arr from recurring), (select nrr from retention), (select logo_retention from retention),
-        (select quarter_start from last_quarter), (select attainment from quota), (select share_at_quota from quota),
-        (select cac from acquisition)
-    from wins
-"""
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
-
-
-def _amount(value: float | None, currency: str) -> str:
-    return "n/a" if value is None else f"{value:,.0f} {currency}"
-
-
-def print_kpi_summary(warehouse: Path) -> None:
-    with connect_warehouse(warehouse, read_only=True) as connection:
-        (since, won, lost, win_rate, value_win_rate, deal_size, cycle, currency, lead_conversion, open_amount, weighted_amount,
-         arr, nrr, logo_retention, quarter, attainment, share_at_quota, cac) = connection.execute(KPI_SUMMARY_SQL).fetchone()
-        issues = connection.execute("select table_name || '.' || issue_type, row_count from marts.fct_data_quality_issues where row_count > 0 order by 1").fetchall()
-    print(f"\nKPIs for the 12 months from {since:%Y-%m} (marts schema):")
-    print(f"  win rate                 {_percent(win_rate):>8}   ({won:,} won / {won + lost:,} closed)")
-    print(f"  value win rate           {_percent(value_win_rate):>8}")
-    print(f"  average deal size        {_amount(deal_size, currency)}")
-    print(f"  sales cycle (won)        {cycle:8.1f} days")
-    print(f"  lead-to-opportunity      {_percent(lead_conversion):>8}   (leads of the 12 months before)")
-    print(f"  open pipeline now        {_amount(open_amount, currency)} (weighted {_amount(weighted_amount, currency)})")
-    print(f"  ARR now                  {_amount(arr, currency)}")
-    print(f"  net revenue retention    {_percent(nrr):>8}   (logo retention {_percent(logo_retention)}, last full year)")
-    if quarter is not None:
-        print(f"  quota attainment {quarter:%Y-%m}  {_percent(attainment):>8}   ({_percent(share_at_quota)} of reps at quota; CAC {_amount(cac, currency)})")
-    print("  data-quality exclusions: " + (", ".join(f"{name} {count:,}" for name, count in issues) or "none"))
-
-
-def run_refresh_command() -> None:
+def run_refresh_command(settings: Settings) -> None:
     try:
-        summary = run_refresh()
+        summary = run_refresh(settings)
     except WarehouseBusy as error:
         raise CommandFailed(str(error)) from None
     print_summary(summary)
     if not summary.published:
         raise CommandFailed("the refresh did not publish (see the failed steps and checks above)")
+
+
+def run_demo(settings: Settings, opportunities: int, seed: int) -> None:
+    """The demo's data ends on DEFAULT_AS_OF: that is its "today" for point-in-time KPIs and freshness,
+    written into the home's settings file so later refreshes and the UI of this home use it too."""
+    if settings.as_of_date is None:
+        path = write_home_settings(settings.home, {"as_of_date": DEFAULT_AS_OF.isoformat()})
+        _say(f"The demo's data ends on {DEFAULT_AS_OF}: as_of_date written to {path} (the build date of this home's "
+             "refreshes and UI; remove the line, or `crm-kpis reset`, before refreshing live data)")
+        settings = settings.with_overrides(as_of_date=DEFAULT_AS_OF)
+    try:
+        with warehouse_lock(settings.warehouse, "crm-kpis demo"):
+            run_generate(opportunities, seed, DEFAULT_AS_OF, "parquet", False, settings.landing)
+            run_refresh_command(settings)
+    except WarehouseBusy as error:
+        raise CommandFailed(str(error)) from None
+    print_kpi_summary(settings.serving_file)
+
+
+def run_dbt_command(settings: Settings, arguments: list[str]) -> int:
+    """dbt with the settings' target and vars, artifacts in the home's dbt folder."""
+    if not arguments:
+        raise CommandFailed("give a dbt command, e.g. `crm-kpis dbt build --select fct_kpi_win_rate`")
+    with warehouse_lock(settings.warehouse, f"crm-kpis dbt {arguments[0]}"):
+        return run_dbt(arguments, settings, target_dir=settings.dbt_target / "manual").returncode
+
+
+def run_reset(settings: Settings, landing: bool) -> None:
+    """Remove what the pipeline made in the home (warehouse, serving file, reports, dbt artifacts, Dagster
+    runs, the settings file); the landing files too with --landing."""
+    with warehouse_lock(settings.warehouse, "crm-kpis reset"):
+        doomed = [settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal"),
+                  settings.warehouse.parent / ".duckdb_tmp", settings.serving, settings.quality, settings.dbt_target,
+                  settings.dagster_home, settings.home / "logs", settings.home / SETTINGS_FILE_NAME]
+        if landing:
+            doomed.append(settings.landing)
+        for path in doomed:
+            if path.is_dir():
+                _make_writable(path)
+                shutil.rmtree(path)
+                _say(f"  removed {path}/")
+            elif path.exists():
+                path.unlink()
+                _say(f"  removed {path}")
+    _say(f"Reset {settings.home}" + ("" if landing else f"; the landing files in {settings.landing} are kept (--landing removes them)"))
+
+
+def _make_writable(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o644)
+
+
+def print_settings(settings: Settings) -> None:
+    """Every setting, its environment variable and the value in effect."""
+    print(f"settings of home {settings.home} (environment variables win over {settings.home / SETTINGS_FILE_NAME})")
+    values = {"home": settings.home, "landing": settings.landing, "warehouse": settings.warehouse, "engine": settings.engine,
+              "dbt_target": settings.dbt_target, "serving": settings.serving, "quality": settings.quality,
+              "dagster_home": settings.dagster_home, "duckdb_memory_limit": settings.warehouse_config.memory_limit,
+              "duckdb_threads": settings.warehouse_config.threads, "refresh_cron": settings.refresh_cron,
+              "gate_max_row_change": settings.gate_max_row_change, "gate_max_bookings_change": settings.gate_max_bookings_change,
+              "gate_max_data_age_days": settings.gate_max_data_age_days, "serve_pii": settings.serve_pii}
+    for setting in RUNTIME_SETTINGS:
+        print(f"  {setting.environment_variable:<34} {values[setting.name]!s:<34} {setting.meaning}")
+    for name, value in settings.dbt_variables.items():
+        print(f"  {dbt_var_environment_variable(name):<34} {value!s:<34} dbt var {name}")
 
 
 def _parse_date(text: str) -> date:
@@ -203,14 +206,19 @@ def _parse_date(text: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # -v works before or after the command (`crm-kpis -v refresh`, `crm-kpis refresh -v`)
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log every assumption and step")
     parser = argparse.ArgumentParser(
-        prog="crm-kpis",
+        prog="crm-kpis", parents=[verbose],
         description="Sales-KPI warehouse: land raw CRM files into DuckDB and build trusted KPI marts.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every assumption and step")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    generate = commands.add_parser("generate", help="write a synthetic CRM as landing files")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, parents=[verbose])
+
+    generate = command("generate", "write a synthetic CRM as landing files")
     generate.add_argument("--opportunities", type=int, default=DEMO_OPPORTUNITIES, help="number of opportunities (default %(default)s)")
     generate.add_argument("--seed", type=int, default=42, help="random seed; the same seed gives identical files (default %(default)s)")
     generate.add_argument("--as-of", type=_parse_date, default=DEFAULT_AS_OF, help="last day of the data (default %(default)s)")
@@ -218,61 +226,73 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--messy", action="store_true", help="plant defects for the quality gate (duplicates, orphans, bad dates, ...)")
     generate.add_argument("--out", type=Path, default=None, help="landing folder (default $CRM_KPIS_LANDING or data/landing); replaced")
 
-    land = commands.add_parser("land", help="land the files of a landing folder into the warehouse's raw schema")
+    land = command("land", "land the files of a landing folder into the warehouse's raw schema")
     land.add_argument("--landing", type=Path, default=None, help="landing folder (default $CRM_KPIS_LANDING or data/landing)")
     land.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $CRM_KPIS_WAREHOUSE or data/warehouse.duckdb)")
 
-    mapping = commands.add_parser("map", help="turn a CRM export into landing files with a mapping file (see examples/)")
+    mapping = command("map", "turn a CRM export into landing files with a mapping file (see examples/)")
     mapping.add_argument("mapping", type=Path, help="the mapping file (YAML)")
     mapping.add_argument("--input", type=Path, required=True, help="folder holding the export's files")
     mapping.add_argument("--landing", type=Path, default=None, help="landing folder (default $CRM_KPIS_LANDING or data/landing)")
+    mapping.add_argument("--add", action="store_true", help="map into a landing folder that already holds another data set")
 
-    load_source = commands.add_parser("load-source", help="load a CRM's tables (Fivetran naming) into raw_<source>, for trials and tests")
+    load_source = command("load-source", "load a CRM's tables (Fivetran naming) into raw_<source>, for trials and tests")
     load_source.add_argument("source", choices=ADAPTER_SOURCES)
     load_source.add_argument("folder", type=Path, help="folder of CSV or Parquet files, one per table")
     load_source.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $CRM_KPIS_WAREHOUSE or data/warehouse.duckdb)")
 
-    commands.add_parser("refresh", help="run the refresh job in-process: land, dbt build, quality gate, publish")
+    command("refresh", "run the refresh job in-process: land, dbt build, quality gate, publish")
 
-    demo = commands.add_parser("demo", help="generate demo data, refresh (land, build, check, publish) and print KPIs")
+    demo = command("demo", "generate demo data, refresh (land, build, check, publish) and print KPIs")
     demo.add_argument("--opportunities", type=int, default=DEMO_OPPORTUNITIES, help="number of opportunities (default %(default)s)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default %(default)s)")
+
+    dbt = command("dbt", "run dbt with the settings' engine and vars, e.g. `crm-kpis dbt build --select fct_kpi_win_rate`")
+    dbt.add_argument("dbt_arguments", nargs=argparse.REMAINDER, help="dbt's own command and options")
+
+    command("settings", "show every setting, its environment variable and the value in effect")
+
+    reset = command("reset", "remove the home's warehouse, serving file, reports and runs (keeps the landing files)")
+    reset.add_argument("--landing", action="store_true", help="remove the landing files too")
+    reset.add_argument("--yes", action="store_true", help="really remove them (required)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    level = logging.INFO if arguments.verbose else logging.CRITICAL
+    verbose = getattr(arguments, "verbose", False)
+    level = logging.INFO if verbose else logging.CRITICAL
     logging.basicConfig(level=level, format="%(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:  # libraries (Dagster) set their own loggers' levels
         handler.setLevel(level)
     try:
+        settings = Settings.from_environment()
         if arguments.command == "generate":
             run_generate(arguments.opportunities, arguments.seed, arguments.as_of, arguments.format, arguments.messy,
-                         arguments.out or settings.landing_dir())
+                         arguments.out or settings.landing)
         elif arguments.command == "land":
-            run_land(arguments.landing or settings.landing_dir(), arguments.warehouse or settings.warehouse_path())
+            run_land(settings, arguments.landing or settings.landing, arguments.warehouse or settings.warehouse)
         elif arguments.command == "map":
-            run_map(arguments.mapping, arguments.input, arguments.landing or settings.landing_dir())
+            run_map(arguments.mapping, arguments.input, arguments.landing or settings.landing, arguments.add)
         elif arguments.command == "load-source":
-            run_load_source(arguments.source, arguments.folder, arguments.warehouse or settings.warehouse_path())
+            run_load_source(settings, arguments.source, arguments.folder, arguments.warehouse or settings.warehouse)
         elif arguments.command == "refresh":
-            run_refresh_command()
+            run_refresh_command(settings)
         elif arguments.command == "demo":
-            # the demo data ends on DEFAULT_AS_OF: that is its "today" for point-in-time KPIs and freshness
-            os.environ.setdefault("CRM_KPIS_AS_OF_DATE", DEFAULT_AS_OF.isoformat())
-            try:
-                with warehouse_lock(settings.warehouse_path(), "crm-kpis demo"):
-                    run_generate(arguments.opportunities, arguments.seed, DEFAULT_AS_OF, "parquet", False, settings.landing_dir())
-                    run_refresh_command()
-            except WarehouseBusy as error:
-                raise CommandFailed(str(error)) from None
-            print_kpi_summary(serving_file(settings.serving_dir()))
-    except CommandFailed as error:
+            run_demo(settings, arguments.opportunities, arguments.seed)
+        elif arguments.command == "dbt":
+            return run_dbt_command(settings, arguments.dbt_arguments)
+        elif arguments.command == "settings":
+            print_settings(settings)
+        elif arguments.command == "reset":
+            if not arguments.yes:
+                raise CommandFailed(f"this removes the warehouse, serving file and reports of {settings.home}: add --yes")
+            run_reset(settings, arguments.landing)
+    except (CommandFailed, SettingsError, WarehouseBusy) as error:
         _say(f"crm-kpis {arguments.command}: error: {error}")
         return 1
     except Exception as error:  # a one-line cause, not a traceback; -v shows the traceback
-        if arguments.verbose:
+        if verbose:
             raise
         _say(f"crm-kpis {arguments.command}: error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
         return 1

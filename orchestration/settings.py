@@ -1,77 +1,257 @@
-"""Where things live, from environment variables with defaults relative to the working folder."""
+"""Every setting of crm-kpis, read once into one `Settings` object and passed down.
+
+Where a value comes from, first match wins:
+1. an environment variable (`CRM_KPIS_...`, listed in RUNTIME_SETTINGS and, for dbt vars, `CRM_KPIS_<VAR>`);
+2. the home's settings file, `$CRM_KPIS_HOME/crm-kpis.toml` (the demo writes its as-of date there, so
+   later commands and the Dagster UI of that home see the same "today"), keys as below in lower case
+   without the prefix (`as_of_date = "2026-06-30"`);
+3. the default: for runtime settings in RUNTIME_SETTINGS, for dbt vars in `dbt_project.yml` (`vars:`,
+   the one home of the KPI conventions: reporting currency, business time zone, fiscal year, ...).
+
+dbt receives every var through `--vars` from `Settings.dbt_vars()` (`crm-kpis dbt …` runs dbt so), and
+nothing in the dbt project reads the environment itself."""
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SETTINGS_FILE_NAME = "crm-kpis.toml"
+ENV_PREFIX = "CRM_KPIS_"
+# dbt vars whose environment variable is not CRM_KPIS_<VAR>
+DBT_VAR_ENVIRONMENT = {"crm_sources": "CRM_KPIS_SOURCES"}
+ENGINES = ("duckdb", "postgres", "spark")
 
 
-def home_dir() -> Path:
-    return Path(os.environ.get("CRM_KPIS_HOME", "data"))
+@dataclass(frozen=True)
+class RuntimeSetting:
+    name: str
+    default: str | None
+    meaning: str
+
+    @property
+    def environment_variable(self) -> str:
+        return ENV_PREFIX + self.name.upper()
 
 
-def landing_dir() -> Path:
-    return Path(os.environ.get("CRM_KPIS_LANDING", str(home_dir() / "landing")))
+# Settings of the running pipeline (not dbt vars); `{home}` is CRM_KPIS_HOME.
+RUNTIME_SETTINGS: tuple[RuntimeSetting, ...] = (
+    RuntimeSetting("home", "data", "folder of the landing files, warehouse, serving file and reports"),
+    RuntimeSetting("landing", "{home}/landing", "landing folder"),
+    RuntimeSetting("warehouse", "{home}/warehouse.duckdb", "the working DuckDB warehouse file (landing is always read by DuckDB)"),
+    RuntimeSetting("engine", "duckdb", "where dbt builds the models: duckdb, postgres or spark"),
+    RuntimeSetting("dbt_target", "{home}/dbt", "dbt's manifest for Dagster and one folder per refresh run"),
+    RuntimeSetting("serving", "{home}/serving", "the published serving file and Parquet exports BI tools read"),
+    RuntimeSetting("quality", "{home}/quality", "Great Expectations (Data Docs), gate reports, failure reports"),
+    RuntimeSetting("dagster_home", "{home}/.dagster_home", "Dagster's instance: run history of the CLI, the UI and the daemon"),
+    RuntimeSetting("duckdb_memory_limit", "4GB", "DuckDB's memory cap for landing, dbt and publishing; larger work spills to disk"),
+    RuntimeSetting("duckdb_threads", None, "DuckDB threads (default: every core)"),
+    RuntimeSetting("refresh_cron", "0 2 * * *", "when the nightly refresh runs (in the business time zone)"),
+    RuntimeSetting("gate_max_row_change", "0.5", "a mart may shrink to (1 - x) or grow to 1 / (1 - x) of its published row count"),
+    RuntimeSetting("gate_max_bookings_change", "0.2", "total bookings may move by this share against the published version"),
+    RuntimeSetting("gate_max_data_age_days", "3", "the newest opportunity change of each source may be at most this many days old"),
+    RuntimeSetting("serve_pii", "0", "1 copies columns flagged as personal data (e-mail addresses) into the serving file"),
+)
 
 
-def warehouse_path() -> Path:
-    return Path(os.environ.get("CRM_KPIS_WAREHOUSE", str(home_dir() / "warehouse.duckdb")))
+class SettingsError(ValueError):
+    """A setting with a value that cannot be used; the message names the setting."""
 
 
-def dbt_artifacts_dir() -> Path:
-    """dbt's target folder for the refresh: the manifest the Dagster definitions read and one folder
-    per run. Under the home, so refreshes of different homes never share or race for it."""
-    return Path(os.environ.get("CRM_KPIS_DBT_TARGET", str(home_dir() / "dbt"))).resolve()
+def dbt_project_vars(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """The dbt vars and their defaults, as dbt_project.yml declares them."""
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text())
+    return dict(project.get("vars") or {})
 
 
-def serving_dir() -> Path:
-    """Where BI tools read: the published DuckDB file and Parquet exports (never written in place)."""
-    return Path(os.environ.get("CRM_KPIS_SERVING", str(home_dir() / "serving")))
+def dbt_var_environment_variable(name: str) -> str:
+    return DBT_VAR_ENVIRONMENT.get(name, ENV_PREFIX + name.upper())
 
 
-def quality_dir() -> Path:
-    """Great Expectations' file context (Data Docs, validation results) and the gate's reports."""
-    return Path(os.environ.get("CRM_KPIS_QUALITY", str(home_dir() / "quality")))
+def _read_settings_file(home: Path) -> dict[str, Any]:
+    path = home / SETTINGS_FILE_NAME
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path}: not valid TOML ({error})") from None
 
 
-def business_timezone() -> str:
-    return os.environ.get("CRM_KPIS_BUSINESS_TIMEZONE", "Europe/Copenhagen")
+def _parse_var(name: str, text: str, source: str) -> Any:
+    """An environment value of a dbt var, read as YAML: `7` is a number, `[100, 500]` a list."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SettingsError(f"{source}: cannot read {text!r} for dbt var {name} ({error})") from None
 
 
-def crm_sources() -> list[str]:
-    """The CRM sources dbt reads (dbt var crm_sources defaults to the same variable)."""
-    return [name.strip().lower() for name in os.environ.get("CRM_KPIS_SOURCES", "files").split(",") if name.strip()]
+@dataclass(frozen=True)
+class WarehouseConfig:
+    """DuckDB settings of every connection to the warehouse (landing, gate, publish) and of dbt's."""
+
+    memory_limit: str = "4GB"
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def duckdb_settings(self, warehouse: Path, keep_row_order: bool) -> dict[str, str]:
+        # landing numbers rows in file order, so it keeps insertion order; models do not need it
+        # and run faster without it
+        return {
+            "temp_directory": str(warehouse.parent / ".duckdb_tmp"),
+            "preserve_insertion_order": "true" if keep_row_order else "false",
+            "memory_limit": self.memory_limit,
+            "threads": str(self.threads),
+        }
 
 
-# Environment variables that change what dbt parses (enabled models, rendered vars): the Dagster
-# definitions are built from a manifest parsed under the same values.
-DBT_PARSE_ENVIRONMENT = ("CRM_KPIS_SOURCES", "CRM_KPIS_REPORTING_CURRENCY", "CRM_KPIS_BUSINESS_TIMEZONE")
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    landing: Path
+    warehouse: Path
+    engine: str
+    dbt_target: Path
+    serving: Path
+    quality: Path
+    dagster_home: Path
+    warehouse_config: WarehouseConfig
+    refresh_cron: str
+    gate_max_row_change: float
+    gate_max_bookings_change: float
+    gate_max_data_age_days: float
+    serve_pii: bool
+    # every dbt var: dbt_project.yml's defaults, overridden from the settings file and the environment
+    dbt_variables: Mapping[str, Any]
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Read every setting once. `overrides` (dbt var or runtime setting names) win over all sources:
+        a command line option, or the demo's fixed as-of date."""
+        environ = os.environ if environ is None else environ
+        home = Path(overrides.get("home") or environ.get(ENV_PREFIX + "HOME") or "data")
+        from_file = _read_settings_file(home)
+
+        def runtime(setting: RuntimeSetting) -> str | None:
+            if setting.name in overrides:
+                return overrides[setting.name]
+            value = environ.get(setting.environment_variable) or from_file.get(setting.name)
+            if value is None:
+                return setting.default.replace("{home}", str(home)) if setting.default else None
+            return str(value)
+
+        values = {setting.name: runtime(setting) for setting in RUNTIME_SETTINGS}
+        if setting := environ.get("DAGSTER_HOME"):  # Dagster's own variable, where the user set it
+            values["dagster_home"] = overrides.get("dagster_home", setting)
+        dbt_variables = dbt_project_vars()
+        for name in dbt_variables:
+            variable = dbt_var_environment_variable(name)
+            if name in overrides:
+                dbt_variables[name] = overrides[name]
+            elif environ.get(variable):
+                dbt_variables[name] = _parse_var(name, environ[variable], variable)
+            elif name in from_file:
+                dbt_variables[name] = from_file[name]
+        unknown = sorted(set(from_file) - {setting.name for setting in RUNTIME_SETTINGS} - set(dbt_variables))
+        if unknown:
+            raise SettingsError(f"{home / SETTINGS_FILE_NAME}: unknown setting(s) {', '.join(unknown)}")
+        if values["engine"] not in ENGINES:
+            raise SettingsError(f"CRM_KPIS_ENGINE: unknown engine '{values['engine']}'; choose from {', '.join(ENGINES)}")
+        try:
+            threads = int(values["duckdb_threads"]) if values["duckdb_threads"] else (os.cpu_count() or 1)
+            gates = (float(values["gate_max_row_change"]), float(values["gate_max_bookings_change"]),
+                     float(values["gate_max_data_age_days"]))
+        except ValueError as error:
+            raise SettingsError(f"a CRM_KPIS_ setting is not a number: {error}") from None
+        return cls(
+            home=home,
+            landing=Path(values["landing"]),
+            warehouse=Path(values["warehouse"]),
+            engine=values["engine"],
+            dbt_target=Path(values["dbt_target"]).resolve(),
+            serving=Path(values["serving"]),
+            quality=Path(values["quality"]),
+            dagster_home=Path(values["dagster_home"]).resolve(),
+            warehouse_config=WarehouseConfig(memory_limit=values["duckdb_memory_limit"], threads=threads),
+            refresh_cron=values["refresh_cron"],
+            gate_max_row_change=gates[0],
+            gate_max_bookings_change=gates[1],
+            gate_max_data_age_days=gates[2],
+            serve_pii=str(values["serve_pii"]).strip().lower() in ("1", "true", "yes"),
+            dbt_variables=dbt_variables,
+        )
+
+    # --- what the rest of the code asks -----------------------------------------------------------
+
+    @property
+    def business_timezone(self) -> str:
+        return str(self.dbt_variables["business_timezone"])
+
+    @property
+    def reporting_currency(self) -> str:
+        return str(self.dbt_variables["reporting_currency"])
+
+    @property
+    def as_of_date(self) -> date | None:
+        """The pinned "today" of point-in-time KPIs and the freshness check; None: today."""
+        value = self.dbt_variables.get("as_of_date")
+        if value in (None, ""):
+            return None
+        try:
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        except ValueError:
+            raise SettingsError(f"CRM_KPIS_AS_OF_DATE: not a date (YYYY-MM-DD): {value}") from None
+
+    @property
+    def crm_sources(self) -> list[str]:
+        selected = self.dbt_variables.get("crm_sources") or "files"
+        names = selected.split(",") if isinstance(selected, str) else selected
+        return [str(name).strip().lower() for name in names if str(name).strip()]
+
+    @property
+    def serving_file(self) -> Path:
+        return self.serving / "warehouse.duckdb"
+
+    @property
+    def gate_reports(self) -> Path:
+        return self.quality / "gate_reports"
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """Every var dbt sees, for `--vars`: the KPI conventions and where and how to build."""
+        variables = {name: (value.isoformat() if isinstance(value, date) else value) for name, value in self.dbt_variables.items()}
+        variables["crm_sources"] = ",".join(self.crm_sources)
+        return {
+            **variables,
+            "warehouse_path": str(self.warehouse.resolve()),
+            "duckdb_memory_limit": self.warehouse_config.memory_limit,
+            "duckdb_threads": self.warehouse_config.threads,
+        }
+
+    def dbt_vars_argument(self) -> list[str]:
+        return ["--vars", json.dumps(self.dbt_vars(), default=str)]
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        """The same settings with some values replaced (dbt vars by name, e.g. as_of_date)."""
+        dbt_overrides = {name: value for name, value in overrides.items() if name in self.dbt_variables}
+        fields = {name: value for name, value in overrides.items() if name not in dbt_overrides}
+        from dataclasses import replace
+
+        return replace(self, dbt_variables={**self.dbt_variables, **dbt_overrides}, **fields)
 
 
-def serve_pii() -> bool:
-    """Copy columns flagged as personal data (e-mail addresses) into the serving file (off by default)."""
-    return os.environ.get("CRM_KPIS_SERVE_PII", "0").strip().lower() in ("1", "true", "yes")
-
-
-def refresh_cron() -> str:
-    return os.environ.get("CRM_KPIS_REFRESH_CRON", "0 2 * * *")
-
-
-def as_of_date_override() -> str | None:
-    """The pinned "today" of point-in-time KPIs (also read by dbt, see macros/as_of_date.sql)."""
-    return os.environ.get("CRM_KPIS_AS_OF_DATE") or None
-
-
-def gate_max_row_change() -> float:
-    """A mart may shrink to (1 - x) or grow to 1 / (1 - x) of its published row count."""
-    return float(os.environ.get("CRM_KPIS_GATE_MAX_ROW_CHANGE", "0.5"))
-
-
-def gate_max_bookings_change() -> float:
-    """Total bookings may move by this share against the published version (history barely changes)."""
-    return float(os.environ.get("CRM_KPIS_GATE_MAX_BOOKINGS_CHANGE", "0.2"))
-
-
-def gate_max_data_age_days() -> float:
-    """The newest landed opportunity change may be at most this many days older than the build date."""
-    return float(os.environ.get("CRM_KPIS_GATE_MAX_DATA_AGE_DAYS", "3"))
+def write_home_settings(home: Path, values: Mapping[str, Any]) -> Path:
+    """Record settings in the home's settings file (kept: values already there and not given)."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / SETTINGS_FILE_NAME
+    merged = {**_read_settings_file(home), **values}
+    lines = ["# Settings of this crm-kpis home; environment variables (CRM_KPIS_...) win over them."]
+    lines += [f"{name} = {json.dumps(value if not isinstance(value, date) else value.isoformat())}" for name, value in merged.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path

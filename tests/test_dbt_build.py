@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_build import dbt_target_dir, run_dbt
+from orchestration.dbt.runner import dbt_target_dir, run_dbt
 from orchestration.generator import GeneratorSettings, generate_landing
 from orchestration.landing import land_directory
 
@@ -36,7 +36,11 @@ MARTS_EXPECTED_TESTS = {
     "dim_accounts": {"unique", "not_null"},
     "dim_products": {"unique", "not_null"},
     "dim_date": {"unique", "not_null"},
+    "dim_stages": {"unique", "not_null", "between"},
+    "fct_data_freshness": GRAIN_AND_KEYS,
 }
+CROSS_KPI_TESTS = {"assert_quota_bookings_equal_win_rate_won_amount", "assert_quota_bookings_equal_deal_size_won_amount",
+                   "assert_mrr_movements_sum_to_the_monthly_change", "assert_company_forecast_actual_is_the_sum_of_teams"}
 UNIT_TESTED_MODELS = {"int_opportunities_enriched", "int_opportunity_stage_visits", "int_mrr_account_months",
                       "fct_kpi_win_rate", "fct_kpi_forecast_accuracy"}
 
@@ -69,6 +73,10 @@ def test_manifest_holds_the_expected_tests_per_mart(built_warehouse):
         assert expected <= tests_by_model.get(model, set()), f"{model} lacks {expected - tests_by_model.get(model, set())}"
     built_marts = {name for (name,) in query(built_warehouse, "select table_name from information_schema.tables where table_schema = 'marts'")}
     assert built_marts == set(MARTS_EXPECTED_TESTS), "a mart without expected tests, or an expected mart not built"
+    # the cross-KPI reconciliations are singular tests the gate reads too (tag cross_kpi)
+    singular = {node["name"] for node in manifest["nodes"].values()
+                if node["resource_type"] == "test" and not node.get("test_metadata") and "cross_kpi" in node["config"]["tags"]}
+    assert singular == CROSS_KPI_TESTS
     unit_tested = {node["model"] for node in manifest["unit_tests"].values()}
     assert UNIT_TESTED_MODELS <= unit_tested
     # the default source selection (files) leaves the adapters' models and sources out entirely

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_build import dbt_target_dir, run_dbt
+from orchestration.dbt.runner import dbt_target_dir, run_dbt
 from orchestration.generator import GeneratorSettings, generate_landing
 from orchestration.landing import land_directory
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.dbt_build import run_dbt
+from orchestration.dbt.runner import run_dbt
 from orchestration.landing import land_directory
 
 USERS = "user_id,full_name,team,updated_at\nU1,Ada,North,2025-01-01 00:00:00\n"

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_build import run_dbt
+from orchestration.dbt.runner import run_dbt
 from orchestration.landing import land_directory
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hand_made"

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_build import run_dbt
+from orchestration.dbt.runner import run_dbt
 from orchestration.landing import land_directory
 from orchestration.landing.source_tables import load_source_tables
 

@@ -20,7 +20,7 @@
 {#- The currency of a CRM adapter's amounts when the row names none: var <source>_currency, else the
     reporting currency (a single-currency CRM account), as a SQL literal. -#}
 {% macro default_currency(source_name) -%}
-    '{{ var(source_name ~ "_currency", var("reporting_currency")) }}'
+    '{{ var(source_name ~ "_currency") or var("reporting_currency") }}'
 {%- endmacro %}
 
 {#- A boolean from whatever an export holds: true/TRUE/t/1/yes, false/FALSE/f/0/no; anything else NULL. -#}
@@ -52,7 +52,7 @@
 {#- Segment from head count where a CRM has no segment field (Salesforce, HubSpot, exports):
     dbt var segment_employee_limits [SMB below, Mid-Market below], default [100, 1000]. -#}
 {% macro segment_from_employees(employees) -%}
-    {%- set limits = var('segment_employee_limits', [100, 1000]) -%}
+    {%- set limits = var('segment_employee_limits') -%}
     case
         when {{ employees }} is null then null
         when {{ employees }} < {{ limits[0] }} then 'SMB'

@@ -1,8 +1,8 @@
-{#- Which CRM sources feed the warehouse: dbt var `crm_sources` (a list, or a comma-separated string),
-    else env CRM_KPIS_SOURCES, else `files` (the landing contract's files). The same expression enables
+{#- Which CRM sources feed the warehouse: dbt var `crm_sources` (a list, or a comma-separated string;
+    CRM_KPIS_SOURCES; default `files`, the landing contract's files). The same expression enables
     the per-source folders in dbt_project.yml, so a source that is not selected has no models at all. -#}
 {% macro enabled_crm_sources() -%}
-    {%- set selected = var('crm_sources', env_var('CRM_KPIS_SOURCES', 'files')) -%}
+    {%- set selected = var('crm_sources') -%}
     {%- if selected is string -%}
         {%- set selected = selected.split(',') -%}
     {%- endif -%}

@@ -13,5 +13,5 @@
     sentinel dates before 1901 are no date. -#}
 {% macro superoffice_local_to_utc(expression) -%}
     case when cast({{ expression }} as {{ dbt.type_timestamp() }}) >= cast('1901-01-01' as {{ dbt.type_timestamp() }})
-        then {{ crm_kpis.local_to_utc(expression, var('superoffice_timezone', var('business_timezone'))) }} end
+        then {{ crm_kpis.local_to_utc(expression, var('superoffice_timezone') or var('business_timezone')) }} end
 {%- endmacro %}

@@ -27,6 +27,7 @@ from .landing_folder import LandingEntry, landing_entries
 from .metadata import LANDED_FILES, LOAD_RUNS, REJECTS, ensure_raw_schema, raw_table
 from .physical_lines import line_units
 from .typing_sql import ColumnTyping, column_typing, detect_decimal_separator
+from ..settings import WarehouseConfig
 from ..warehouse_connection import connect_warehouse
 
 log = logging.getLogger(__name__)
@@ -444,6 +445,7 @@ def land_directory(
     landing_dir: Path,
     warehouse_path: Path,
     progress: Callable[[FileResult], None] | None = None,
+    config: WarehouseConfig | None = None,
 ) -> LandingReport:
     """Land every file under `landing_dir`; bad input is reported, never raised. A failed write
     (a full disk, an I/O error) raises LandingAborted: the run stops and is not recorded as a
@@ -452,7 +454,7 @@ def land_directory(
         raise FileNotFoundError(f"landing folder {landing_dir} does not exist")
     load_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    with connect_warehouse(warehouse_path) as connection:
+    with connect_warehouse(warehouse_path, config=config) as connection:
         ensure_raw_schema(connection)
         lander = FileLander(connection, landing_dir.resolve(), load_id)
         results = []

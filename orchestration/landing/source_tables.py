@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.landing.file_source import quote_identifier
+from orchestration.settings import WarehouseConfig
 from orchestration.warehouse_connection import connect_warehouse
 
 ADAPTER_SOURCES = ("salesforce", "hubspot", "superoffice")
@@ -49,7 +50,8 @@ def _reader(path: Path, as_text: bool) -> str:
     return f"read_csv('{path}', header = true, sample_size = -1, all_varchar = {str(as_text).lower()})"
 
 
-def load_source_tables(source: str, folder: Path, warehouse: Path, as_text: bool = False) -> list[LoadedTable]:
+def load_source_tables(source: str, folder: Path, warehouse: Path, as_text: bool = False,
+                       config: WarehouseConfig | None = None) -> list[LoadedTable]:
     """Replace `raw_<source>.<table>` with each file's rows; raises naming the file that cannot be read.
     `as_text` keeps every CSV column as text, as some loaders land them."""
     if source not in ADAPTER_SOURCES:
@@ -59,7 +61,7 @@ def load_source_tables(source: str, folder: Path, warehouse: Path, as_text: bool
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".csv", ".parquet"))
     schema = source_schema(source)
     loaded = []
-    with connect_warehouse(warehouse) as connection:
+    with connect_warehouse(warehouse, config=config) as connection:
         connection.execute(f"create schema if not exists {schema}")
         for path in files:
             table = table_name_for(path, source)

@@ -5,7 +5,7 @@
 {% set fiscal_start = var('fiscal_year_start_month') | int %}
 
 with days as (
-    {{ dbt.date_spine('day', "cast('" ~ var('calendar_start', env_var('CRM_KPIS_CALENDAR_START', '2020-01-01')) ~ "' as date)", "cast('" ~ var('calendar_end', '2031-01-01') ~ "' as date)") }}
+    {{ dbt.date_spine('day', "cast('" ~ var('calendar_start') ~ "' as date)", "cast('" ~ var('calendar_end') ~ "' as date)") }}
 ),
 
 calendar as (

@@ -5,11 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from orchestration import settings
-
-
-def write_failure_report(run_id: str, message: str, failed_steps: list[str]) -> Path:
-    folder = settings.quality_dir() / "failures"
+def write_failure_report(quality: Path, run_id: str, message: str, failed_steps: list[str]) -> Path:
+    folder = quality / "failures"
     folder.mkdir(parents=True, exist_ok=True)
     text = (f"refresh run {run_id} failed at {datetime.now().isoformat(timespec='seconds')}\n"
             f"failed steps: {', '.join(failed_steps) or 'unknown'}\n"

@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from orchestration.settings import WarehouseConfig
 from orchestration.warehouse_connection import connect_warehouse
 
 SERVING_FILE_NAME = "warehouse.duckdb"
@@ -64,6 +65,11 @@ def last_publish(serving_path: Path) -> dict[str, Any] | None:
         return None
     return {"publish_id": row[0], "run_id": row[1], "published_at": row[2], "row_counts": json.loads(row[3]),
             "total_bookings": row[4], "content_checksums": json.loads(row[5]) if row[5] else None}
+
+
+def total_bookings(connection: duckdb.DuckDBPyConnection) -> float:
+    """Won amount over all of win rate: the gate compares it with what was published."""
+    return float(connection.execute("select coalesce(sum(won_amount), 0) from marts.fct_kpi_win_rate").fetchone()[0])
 
 
 def content_checksum(connection: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -137,7 +143,7 @@ def _swap_parquet(serving_dir: Path, staged: Path, publish_id: str) -> Path:
 
 def publish(
     warehouse: Path, serving_dir: Path, run_id: str, check_results: list[dict[str, Any]],
-    withheld: dict[str, list[str]] | None = None, engine: str = "duckdb",
+    withheld: dict[str, list[str]] | None = None, engine: str = "duckdb", config: WarehouseConfig | None = None,
 ) -> PublishRecord:
     """`withheld`: per mart, columns not copied (personal data)."""
     withheld = withheld or {}
@@ -150,7 +156,7 @@ def publish(
     staged_parquet.mkdir()
     previous_file = serving_file(serving_dir)
 
-    with connect_warehouse(staged_file, read_only=False) as connection:
+    with connect_warehouse(staged_file, read_only=False, config=config) as connection:
         connection.execute(f"attach '{warehouse.resolve()}' as work (read_only)")
         marts = [name for (name,) in connection.execute(
             "select table_name from information_schema.tables where table_catalog = 'work' and table_schema = 'marts' order by 1").fetchall()]
@@ -164,8 +170,7 @@ def publish(
             row_counts[mart] = connection.execute(f"select count(*) from marts.{mart}").fetchone()[0]
             checksums[mart] = content_checksum(connection, f"marts.{mart}")
             connection.execute(f"copy marts.{mart} to '{staged_parquet / (mart + '.parquet')}' (format parquet)")
-        total_bookings = float(connection.execute("select coalesce(sum(won_amount), 0) from marts.fct_kpi_win_rate").fetchone()[0]) \
-            if "fct_kpi_win_rate" in marts else 0.0
+        bookings = total_bookings(connection) if "fct_kpi_win_rate" in marts else 0.0
         connection.execute("detach work")
         connection.execute("create schema meta")
         connection.execute(PUBLISH_LOG_DDL)
@@ -175,7 +180,7 @@ def publish(
             connection.execute("insert into meta.publish_log by name select * from previous.meta.publish_log")
             connection.execute("detach previous")
         connection.execute("insert into meta.publish_log values (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            publish_id, run_id, published_at.replace(tzinfo=None), json.dumps(row_counts), total_bookings,
+            publish_id, run_id, published_at.replace(tzinfo=None), json.dumps(row_counts), bookings,
             json.dumps(check_results, default=str), json.dumps(checksums), json.dumps(withheld), engine])
         connection.execute("checkpoint")
 
@@ -185,4 +190,4 @@ def publish(
     os.replace(staged_file, previous_file)
     parquet_folder = _swap_parquet(serving_dir, staged_parquet, publish_id)
     return PublishRecord(publish_id, run_id, published_at.isoformat(timespec="seconds"), previous_file, parquet_folder,
-                         row_counts, total_bookings, withheld)
+                         row_counts, bookings, withheld)

@@ -1,0 +1,247 @@
+"""The quality gate: after dbt and before publishing, Great Expectations validates the finished marts of
+the working warehouse (and only the marts) against
+
+- the marts' dbt tests and the cross-KPI dbt tests, read from the manifest of the build that made them
+  (expectations/manifest_rules.py: the dbt YAML and tests/dbt/ are the one home of those rules);
+- the gate's own comparisons: row counts and total bookings against the last published version, each
+  source's freshness (marts.fct_data_freshness), and whether the served file is still what was published.
+
+Every check's name comes from expectations/checks.py. A validation that raised an exception is a failed
+check, never a pass. Data Docs are rebuilt on every run under the quality folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from expectations import checks as names
+from expectations import suites
+from expectations.checks import GateCheck, gate_checks
+from expectations.ge_runner import GreatExpectationsRunner, _json_safe
+from expectations.manifest_rules import MARTS_SCHEMA, ManifestRules, read_rules
+from orchestration.serving.publish import last_publish, serving_file_changes, total_bookings
+from orchestration.settings import Settings
+from orchestration.warehouse_connection import connect_warehouse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckOutcome:
+    """One Dagster asset check: which mart it belongs to, whether it passed, and why not."""
+
+    check_name: str
+    mart: str | None
+    passed: bool
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    asset_key: tuple[str, ...] = ()
+    # a non-blocking check is reported but does not stop the publish
+    blocking: bool = True
+    # what a failure means, in words, where the expectation's own description says too little
+    note: str | None = None
+
+    def describe(self) -> str:
+        if self.note and not self.passed:
+            return f"{self.check_name}: {self.note}"
+        if self.error:
+            return f"{self.check_name} on {self.target}: could not run: {self.error}"
+        parts = [f"{failure['expectation']}({failure.get('column') or failure.get('columns') or ''}): "
+                 f"{failure.get('unexpected_count')} rows, e.g. {failure.get('sample')}" for failure in self.failures]
+        return f"{self.check_name} on {self.target}: " + ("; ".join(parts) or "passed")
+
+    @property
+    def target(self) -> str:
+        return ".".join(self.asset_key) if self.asset_key else (self.mart or "")
+
+
+@dataclass
+class GateReport:
+    run_id: str
+    checked_at: str
+    outcomes: list[CheckOutcome]
+    data_docs: str | None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.outcomes) and all(outcome.passed for outcome in self.outcomes if outcome.blocking)
+
+    @property
+    def failed(self) -> list[CheckOutcome]:
+        """Failed blocking checks: each of them stops the publish."""
+        return [outcome for outcome in self.outcomes if not outcome.passed and outcome.blocking]
+
+    @property
+    def warnings(self) -> list[CheckOutcome]:
+        return [outcome for outcome in self.outcomes if not outcome.passed and not outcome.blocking]
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.run_id}.json"
+        path.write_text(json.dumps(asdict(self), indent=2, default=str))
+        return path
+
+    @classmethod
+    def load(cls, folder: Path, run_id: str) -> "GateReport | None":
+        path = folder / f"{run_id}.json"
+        if not path.exists():
+            return None
+        raw = json.loads(path.read_text())
+        outcomes = [CheckOutcome(**{**outcome, "asset_key": tuple(outcome["asset_key"])}) for outcome in raw["outcomes"]]
+        return cls(run_id=raw["run_id"], checked_at=raw["checked_at"], outcomes=outcomes, data_docs=raw["data_docs"])
+
+
+def _iso_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dates as ISO strings: GE keeps value sets as JSON, so a key set of dates is a set of strings."""
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].dt.strftime("%Y-%m-%d")
+        elif frame[column].dtype == object:
+            sample = frame[column].dropna().head(1).tolist()
+            if sample and hasattr(sample[0], "isoformat") and not isinstance(sample[0], str):
+                frame[column] = frame[column].map(lambda value: None if value is None or pd.isna(value) else value.isoformat())
+    return frame
+
+
+def _ratio(now: float, published: float) -> float:
+    return now / published if published else (1.0 if now == 0 else math.inf)
+
+
+def _change_frames(connection, serving_file: Path, marts: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    columns = ["measure", "published", "now", "ratio"]
+    previous = last_publish(serving_file)
+    if previous is None:
+        empty = pd.DataFrame({"measure": pd.Series(dtype=str), "published": pd.Series(dtype=float),
+                              "now": pd.Series(dtype=float), "ratio": pd.Series(dtype=float)})
+        return empty, empty.copy()
+    rows = []
+    for mart, published in previous["row_counts"].items():
+        if mart not in marts:
+            continue
+        now = connection.execute(f"select count(*) from {MARTS_SCHEMA}.{mart}").fetchone()[0]
+        rows.append((mart, float(published), float(now), _ratio(now, published)))
+    bookings_now = total_bookings(connection)
+    bookings_published = float(previous["total_bookings"] or 0)
+    return (pd.DataFrame(rows, columns=columns),
+            pd.DataFrame([("total bookings", bookings_published, bookings_now, _ratio(bookings_now, bookings_published))], columns=columns))
+
+
+def run_quality_gate(settings: Settings, run_id: str, manifest_path: Path) -> GateReport:
+    """Validate every check of expectations/checks.py on the working warehouse's marts; never raises for
+    a data problem, reports it (an exception in a check is a failure). `manifest_path`: the manifest
+    of the dbt build that made the marts."""
+    rules = read_rules(manifest_path, settings.dbt_vars())
+    runner = GreatExpectationsRunner(settings.quality / "gx")
+    checks = {check.key: check for check in gate_checks(rules)}
+    outcomes: list[CheckOutcome] = []
+
+    def record(name: str, mart: str, suite_factory: Callable, frame_factory: Callable[[], pd.DataFrame],
+               index_columns: list[str]) -> CheckOutcome:
+        check: GateCheck = checks[(name, mart)]
+        asset_key = (MARTS_SCHEMA, mart)
+        try:
+            passed, failures, error = runner.validate(suite_factory(), frame_factory(), index_columns)
+            outcome = CheckOutcome(name, mart, passed, failures, error, asset_key, check.blocking)
+        except Exception as exception:  # a check that cannot run fails the gate; it never passes
+            log.exception("quality check %s on %s failed to run", name, mart)
+            outcome = CheckOutcome(name, mart, False, [], f"{type(exception).__name__}: {exception}", asset_key, check.blocking)
+        outcomes.append(outcome)
+        return outcome
+
+    with connect_warehouse(settings.warehouse, read_only=True, config=settings.warehouse_config) as connection:
+        def mart_frame(mart: str) -> pd.DataFrame:
+            return _iso_dates(connection.execute(f"select * from {MARTS_SCHEMA}.{mart}").df())
+
+        referenced = {(test.referenced_mart, test.arguments["field"]) for tests in rules.tests.values()
+                      for test in tests if test.referenced_mart}
+        key_values = {(mart, column): sorted({value for value in _iso_dates(connection.execute(
+            f"select distinct {column} from {MARTS_SCHEMA}.{mart} where {column} is not null").df())[column]})
+            for mart, column in referenced}
+
+        for mart in rules.marts:
+            tests = rules.tests.get(mart, [])
+            for blocking, name in ((True, names.MART_CHECK), (False, names.MART_WARNINGS_CHECK)):
+                selected = [test for test in tests if test.blocking is blocking]
+                if selected:
+                    record(name, mart, lambda mart=mart, selected=selected, name=name: suites.mart_suite(f"{name}__{mart}", selected, key_values),
+                           lambda mart=mart: mart_frame(mart), rules.grain(mart))
+
+        _record_cross_kpi(record, rules, connection)
+        row_changes, bookings_change = _change_frames(connection, settings.serving_file, rules.marts)
+        row_bound, bookings_bound = settings.gate_max_row_change, settings.gate_max_bookings_change
+        record(names.ROW_COUNTS_CHECK, "fct_kpi_win_rate",
+               lambda: suites.change_suite(names.ROW_COUNTS_CHECK, 1 - row_bound, 1 / (1 - row_bound)), lambda: row_changes, ["measure"])
+        record(names.BOOKINGS_CHECK, "fct_kpi_win_rate",
+               lambda: suites.change_suite(names.BOOKINGS_CHECK, 1 - bookings_bound, 1 / (1 - bookings_bound)),
+               lambda: bookings_change, ["measure"])
+        freshness = record(names.FRESHNESS_CHECK, "fct_data_freshness", lambda: suites.freshness_suite(settings.gate_max_data_age_days),
+                           lambda: mart_frame("fct_data_freshness"), ["source_system", "measured_column"])
+        if not freshness.passed and not freshness.error:
+            freshness.note = _freshness_note(connection, settings.gate_max_data_age_days)
+
+    served = serving_file_changes(settings.serving_file) or []
+    intact = record(names.INTACT_CHECK, "fct_kpi_win_rate", suites.intact_suite,
+                    lambda: pd.DataFrame(served, columns=["mart", "published", "now", "intact", "publish_id"]).astype({"intact": bool}),
+                    ["mart"])
+    changed = [change for change in served if not change["intact"]]
+    if changed:
+        intact.note = (f"the serving file was changed after publish {changed[0]['publish_id']}: "
+                       + ", ".join(f"marts.{change['mart']} (rows:checksum {change['published']} -> {change['now']})" for change in changed))
+    missing = set(checks) - {(outcome.check_name, outcome.mart) for outcome in outcomes}
+    if missing:
+        raise AssertionError(f"gate checks without an outcome: {sorted(missing)}")
+    try:
+        docs = runner.build_docs()
+    except Exception as exception:  # Data Docs are a report, not a check: say so, keep the verdict
+        log.warning("Data Docs were not built: %s", exception)
+        docs = None
+    return GateReport(run_id=run_id, checked_at=datetime.now().isoformat(timespec="seconds"), outcomes=outcomes, data_docs=docs)
+
+
+def _record_cross_kpi(record: Callable, rules: ManifestRules, connection) -> None:
+    """The cross-KPI dbt tests as one check: each test's compiled SQL returns the cells where two KPI
+    tables disagree; any row fails it."""
+    failures: list[dict[str, Any]] = []
+    errors: list[str] = []
+    results = []
+    for test in rules.cross_kpi:
+        if test.sql is None:
+            errors.append(f"{test.name}: not compiled (the gate reads the manifest of the dbt build)")
+            continue
+        try:
+            frame = connection.execute(test.sql).df()
+        except Exception as exception:
+            errors.append(f"{test.name}: {type(exception).__name__}: {str(exception).splitlines()[0]}")
+            continue
+        results.append((test, frame))
+        if len(frame):
+            failures.append(_json_safe({"expectation": test.name, "column": None, "unexpected_count": len(frame),
+                                        "sample": frame.head(5).to_dict("records"), "description": test.description}))
+    summary = pd.DataFrame({"test": [test.name for test, _ in results], "disagreeing_cells": [len(frame) for _, frame in results]})
+    outcome = record(names.CROSS_KPI_CHECK, "fct_kpi_quota_attainment", suites.cross_kpi_suite, lambda: summary, ["test"])
+    if errors or not rules.cross_kpi:
+        outcome.passed = False
+        outcome.error = "; ".join(errors) or "no cross-KPI dbt tests in the manifest (tests/dbt, tag cross_kpi)"
+    if failures:
+        outcome.failures = failures
+        outcome.passed = False
+
+
+def _freshness_note(connection, max_age_days: float) -> str:
+    stale = connection.execute(f"""
+        select source_system || ' ' || measured_column, coalesce(cast(newest_change_at as varchar), 'none'),
+            round(age_days, 1), as_of_date
+        from {MARTS_SCHEMA}.fct_data_freshness where newest_change_at is null or age_days > {max_age_days} or age_days < -1
+        order by 1""").fetchall()
+    listed = ", ".join(f"{what}: newest {newest} ({age} days old)" for what, newest, age, _ in stale)
+    as_of = stale[0][3] if stale else "today"
+    return (f"the data is older than {max_age_days:g} days at the build date {as_of}: {listed}. A refresh of new data "
+            "fixes it; for data that is meant to be old, set CRM_KPIS_AS_OF_DATE (the demo's is 2026-06-30) or "
+            "CRM_KPIS_GATE_MAX_DATA_AGE_DAYS")

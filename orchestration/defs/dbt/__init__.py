@@ -1,0 +1,1 @@
+"""dbt in Dagster: the project (and how its manifest is prepared), the translator, the assets."""

@@ -1,0 +1,64 @@
+"""The dbt models as assets and their tests as asset checks: one `dbt build` per refresh."""
+
+
+# no `from __future__ import annotations`: Dagster reads the context parameter's annotation at definition time
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.dbt.runner import dbt_cli_arguments
+from orchestration.defs.dbt.translator import WarehouseTranslator
+from orchestration.progress import say
+from orchestration.settings import Settings
+
+RUN_FOLDER_PREFIX = "run-"
+KEPT_RUN_FOLDERS = 5
+
+
+def run_folder(settings: Settings, run_id: str) -> Path:
+    """A dbt target folder of its own per run, so concurrent runs never share one. The quality gate reads
+    the build's manifest (its rules, compiled) from it; the last few are kept for a look at their logs."""
+    return settings.dbt_target / f"{RUN_FOLDER_PREFIX}{run_id}"
+
+
+def _remove_old_run_folders(settings: Settings) -> None:
+    folders = sorted(settings.dbt_target.glob(f"{RUN_FOLDER_PREFIX}*"), key=lambda folder: folder.stat().st_mtime)
+    for old in folders[:-KEPT_RUN_FOLDERS]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefinition:
+    manifest = json.loads(Path(project.manifest_path).read_text())
+    models = sum(1 for node in manifest["nodes"].values() if node["resource_type"] == "model")
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+        required_resource_keys={"dbt", "warehouse_lock"},
+    )
+    def warehouse_models(context: dg.AssetExecutionContext) -> Iterator[Any]:
+        """`dbt build`: seeds, staging, intermediate and marts with their tests (as asset checks)."""
+        _remove_old_run_folders(settings)
+        say(f"building the dbt models (dbt build: {models} models with their tests)")
+        built = tested = failed_tests = 0
+        dbt: DbtCliResource = context.resources.dbt
+        for event in dbt.cli(["build", *dbt_cli_arguments(settings)], context=context,
+                             target_path=run_folder(settings, context.run.run_id)).stream():
+            if isinstance(event, (dg.Output, dg.AssetMaterialization)):
+                built += 1
+                name = getattr(event, "output_name", None) or event.asset_key.to_user_string()
+                say(f"  dbt {built} of {models} models: {name}")
+            elif isinstance(event, dg.AssetCheckResult):
+                tested += 1
+                if not event.passed:
+                    failed_tests += 1
+                    say(f"  dbt test FAILED: {event.check_name} on {event.asset_key.to_user_string()}")
+            yield event
+        say(f"dbt build done: {built} models, {tested} tests ({failed_tests} failed)")
+
+    return warehouse_models
