@@ -88,7 +88,8 @@ def run_map(mapping_file: Path, input_dir: Path, landing: Path) -> None:
     except MappingError as error:
         raise CommandFailed(str(error)) from None
     for table in tables:
-        _say(f"  {table.export_file.name:<28} -> {table.output_file} ({table.rows:,} rows)")
+        dropped = f"; {table.rows_dropped:,} without a match in an inner join, dropped" if table.rows_dropped else ""
+        _say(f"  {table.export_file.name:<28} -> {table.output_file} ({table.rows:,} rows{dropped})")
     _say(f"Mapped {len(tables)} table(s) with {mapping_file}; land them with `crm-kpis land` or `crm-kpis refresh`")
 
 
