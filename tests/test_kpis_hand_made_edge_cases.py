@@ -91,3 +91,59 @@ def test_an_opportunity_naming_a_lead_converts_it_at_the_opportunitys_creation(w
         (d("2025-02-01"), "inbound", "U1", 2, 2, 2, 1.0, 13.5),
         (d("2025-02-01"), "webinar", "U1", 3, 1, 1, 1 / 3, 10.0),
     ])
+
+
+def test_a_month_without_spend_data_makes_its_quarter_unknown(warehouse):
+    # New customers (first eligible won deal, local close month): A3 in January (O5, no lead: channel none), A4 in
+    # March (O6, lead L4 inbound). February has neither spend nor a new customer: its row says spend unknown,
+    # and so is Q1's (it used to be January + March, 7000 / 2 = 3500, as if February cost nothing).
+    # Every month from the first quarter with data to the build month has a row; Q2 is April so far: 500 known.
+    # No subscriptions: the new customers' MRR is 0, so payback is NULL.
+    assert_rows(warehouse, """
+        select period_grain, period_start, marketing_spend, sales_spend, acquisition_spend, new_customers, cac,
+            cac_payback_months
+        from marts.fct_kpi_customer_acquisition_cost where scope = 'company' order by period_grain, period_start""", [
+        ("month", d("2025-01-01"), 1000.0, 2000.0, 3000.0, 1, 3000.0, None),
+        ("month", d("2025-02-01"), None, None, None, 0, None, None),
+        ("month", d("2025-03-01"), 3000.0, 1000.0, 4000.0, 1, 4000.0, None),
+        ("month", d("2025-04-01"), 500.0, 0.0, 500.0, 0, None, None),
+        ("quarter", d("2025-01-01"), None, None, None, 2, None, None),
+        ("quarter", d("2025-04-01"), 500.0, 0.0, 500.0, 0, None, None),
+    ])
+
+
+def test_every_channel_has_every_month_and_a_quarter_with_an_unknown_month_is_unknown(warehouse):
+    # Channels: inbound and webinar (spend), inbound (A4's lead). In a month with spend rows a channel without
+    # one spent 0; in February nobody's spend is known. Q1 inbound used to read 4000 / 1 customer.
+    assert_rows(warehouse, """
+        select period_grain, period_start, channel, marketing_spend, sales_spend, new_customers, cac
+        from marts.fct_kpi_customer_acquisition_cost where scope = 'channel' order by period_grain, period_start, channel""", [
+        ("month", d("2025-01-01"), "inbound", 1000.0, 0.0, 0, None),
+        ("month", d("2025-01-01"), "webinar", 0.0, 0.0, 0, None),
+        ("month", d("2025-02-01"), "inbound", None, None, 0, None),
+        ("month", d("2025-02-01"), "webinar", None, None, 0, None),
+        ("month", d("2025-03-01"), "inbound", 3000.0, 0.0, 1, 3000.0),
+        ("month", d("2025-03-01"), "webinar", 0.0, 0.0, 0, None),
+        ("month", d("2025-04-01"), "inbound", 0.0, 0.0, 0, None),
+        ("month", d("2025-04-01"), "webinar", 500.0, 0.0, 0, None),
+        ("quarter", d("2025-01-01"), "inbound", None, None, 1, None),
+        ("quarter", d("2025-01-01"), "webinar", None, None, 0, None),
+        ("quarter", d("2025-04-01"), "inbound", 0.0, 0.0, 0, None),
+        ("quarter", d("2025-04-01"), "webinar", 500.0, 0.0, 0, None),
+    ])
+
+
+def test_quarter_rows_are_the_sum_of_their_month_rows(warehouse):
+    assert_rows(warehouse, """
+        select quarters.scope, quarters.channel, quarters.period_start
+        from marts.fct_kpi_customer_acquisition_cost as quarters
+        join (
+            select scope, channel, date_trunc('quarter', period_start) as quarter_start,
+                case when count(acquisition_spend) = count(*) then sum(acquisition_spend) end as spend,
+                sum(new_customers) as new_customers
+            from marts.fct_kpi_customer_acquisition_cost where period_grain = 'month' group by all
+        ) as months on quarters.scope = months.scope and quarters.channel = months.channel
+            and quarters.period_start = months.quarter_start
+        where quarters.period_grain = 'quarter'
+            and (quarters.acquisition_spend is distinct from months.spend or quarters.new_customers <> months.new_customers)""",
+        [])
