@@ -38,10 +38,10 @@ d = date.fromisoformat
 def warehouse(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("olist")
     tables = apply_mapping(load_mapping(MAPPING, EXPORT, business_timezone=ZONE), root / "landing")
-    assert {(table.table, table.rows) for table in tables} == {("leads", 6), ("accounts", 3), ("opportunities", 3)}
+    assert {(table.table, table.rows) for table in tables} == {("leads", 6), ("users", 3), ("accounts", 3), ("opportunities", 3)}
     path = root / "warehouse.duckdb"
     report = land_directory(root / "landing", path)
-    assert report.rows_read == report.rows_landed == 12, report.summary()
+    assert report.rows_read == report.rows_landed == 15, report.summary()
     result = run_dbt(["build"], path, quiet=True, as_of=date(2018, 3, 31), variables={
         "business_timezone": ZONE, "reporting_currency": "BRL", "calendar_start": "2018-01-01"})
     assert result.returncode == 0, result.stdout[-4000:]
@@ -84,4 +84,6 @@ def test_deals_are_dated_in_sao_paulo(warehouse):
     assert_rows(warehouse, """
         select issue_type, row_count from marts.fct_data_quality_issues
         where table_name = 'opportunities' and row_count > 0 order by all""", [
-        ("close_before_creation", 1), ("orphan_owner", 3)])
+        ("close_before_creation", 1)])
+    # the users are the reps the deals name, r1 twice
+    assert_rows(warehouse, "select user_id from marts.dim_users order by 1", [("r1",), ("r2",)])
