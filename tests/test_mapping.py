@@ -432,3 +432,23 @@ def test_a_stage_outside_the_funnel_is_an_error_even_when_not_mapped(export, tmp
     message = mapping_error(passed_through, export, tmp_path / "l")
     assert "tables.opportunities.columns.stage: value is not a stage of the funnel" in message
     assert "sales_pipeline.csv line 8802 column deal_stage: value 'Pending'" in message
+
+
+def test_the_readme_example_maps_as_written(tmp_path):
+    readme = (PROJECT / "README.md").read_text()
+    example = readme.split("### Mapping files: any other export", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    export = tmp_path / "exports"
+    export.mkdir()
+    (export / "deals.csv").write_text("Deal ID,Kunde,Sælger,Fase,Produkt,Oprettet,Beløb\n"
+                                      "D1,K1,S1,Vundet,GTXPro,01.04.2017,\"1234,50\"\nD2,K1,S1,Ny,Other,02.04.2017,\n")
+    (export / "closed.csv").write_text("deal,won_at\nD1,03-05-2017 14:00\n")
+    (export / "products.csv").write_text("product,price,line\nGTX Pro,4821,HW\nOther,100,\n")
+    (export / "leads.csv").write_text("lead,deal\nL1,D1\n")
+    [table] = apply_mapping(load_mapping(write_mapping(tmp_path, example), export, business_timezone="Europe/Oslo"),
+                            tmp_path / "landing")
+    assert table.output_file.name == "my_crm__deals.csv"
+    assert [(row["opportunity_id"], row["stage"], row["product_line"], row["created_at"], row["closed_at"], row["amount"],
+             row["lead_id"]) for row in written_rows(table.output_file)] == [
+        ("D1", "Closed Won", "Hardware", "2017-03-31 22:00:00", "2017-05-03 14:00:00", "1234.50", "L1"),
+        ("D2", "Prospecting", "", "2017-04-01 22:00:00", "", "100", ""),
+    ]
