@@ -26,6 +26,10 @@ def export(tmp_path: Path) -> Path:
     return folder
 
 
+def append_line(path: Path, line: str) -> None:
+    path.write_text(path.read_text() + line + "\n")
+
+
 def edited_mapping(tmp_path: Path, edit) -> Path:
     document = yaml.safe_load(MAVEN_MAPPING.read_text())
     edit(document)
@@ -50,8 +54,7 @@ def test_the_example_maps_every_row(export, tmp_path):
 
 
 def test_an_unmapped_stage_value_names_file_line_column_and_value(export, tmp_path):
-    pipeline = export / "sales_pipeline.csv"
-    pipeline.write_text(pipeline.read_text() + "X1,Moses Frase,GTX Basic,Cancity,Pending,2017-01-02,,\n")
+    append_line(export / "sales_pipeline.csv", "X1,Moses Frase,GTX Basic,Cancity,Pending,2017-01-02,,")
     message = mapping_error(MAVEN_MAPPING, export, tmp_path / "landing")
     assert "tables.opportunities.columns.stage: value has no mapping" in message
     assert "sales_pipeline.csv line 8802 column deal_stage: value 'Pending'" in message
@@ -210,16 +213,14 @@ def test_a_required_lookup_miss_suggests_the_spelling_the_other_file_has(export,
     assert "in 1480 row(s): sales_pipeline.csv line 3 column product: value 'GTXPro'" in message
     assert message.endswith("(products.csv has 'GTX Pro': map the export's spelling under "
                             "tables.opportunities.lookups.list_price.values, e.g. {GTXPro: GTX Pro})")
-    pipeline = export / "sales_pipeline.csv"
-    pipeline.write_text(pipeline.read_text() + "X1,Moses Frase,Quantum,Cancity,Engaging,2017-01-02,,\n")
+    append_line(export / "sales_pipeline.csv", "X1,Moses Frase,Quantum,Cancity,Engaging,2017-01-02,,")
     message = mapping_error(MAVEN_MAPPING, export, tmp_path / "landing")
     assert "sales_pipeline.csv line 8802 column product: value 'Quantum'" in message
     assert "set tables.opportunities.lookups.list_price.required: false if a row may have no match" in message
 
 
 def test_a_lookup_with_two_values_for_one_key_is_an_error(export, tmp_path):
-    products = export / "products.csv"
-    products.write_text(products.read_text() + "GTX Basic,GTX,600\n")
+    append_line(export / "products.csv", "GTX Basic,GTX,600")
     message = mapping_error(MAVEN_MAPPING, export, tmp_path / "landing")
     assert "tables.opportunities.lookups.list_price: a lookup needs one sales_price per product" in message
     assert "products.csv lines 2, 9 key product 'GTX Basic'" in message
@@ -296,7 +297,7 @@ def test_join_mistakes_are_named(funnel, tmp_path):
     assert "tables.opportunities.join[0].on.mql_id: unknown column 'lead' in leads.csv" in mapping_error(bad_key, funnel, tmp_path / "l")
     bad_how = funnel_mapping(tmp_path, lambda text: text.replace("how: left", "how: outer"))
     assert "tables.opportunities.join[0].how: 'outer' is not one of left, inner" in mapping_error(bad_how, funnel, tmp_path / "l")
-    (funnel / "leads.csv").write_text((funnel / "leads.csv").read_text() + "m2,2018-02-04,email\n")
+    append_line(funnel / "leads.csv", "m2,2018-02-04,email")
     assert ("tables.opportunities.join[0].on: a joined file needs one row per key, so a row is never doubled: "
             "leads.csv lines 3, 5 key mql_id 'm2'") in mapping_error(funnel_mapping(tmp_path), funnel, tmp_path / "l")
 
@@ -428,7 +429,7 @@ def test_a_stage_outside_the_funnel_is_an_error_even_when_not_mapped(export, tmp
         for column in ("stage", "is_closed", "is_won"):
             m["tables"]["opportunities"]["columns"][column]["strict"] = False
     passed_through = edited_mapping(tmp_path, pass_unmapped)
-    (export / "sales_pipeline.csv").write_text((export / "sales_pipeline.csv").read_text() + "X1,Moses Frase,GTX Basic,Cancity,Pending,2017-01-02,,\n")
+    append_line(export / "sales_pipeline.csv", "X1,Moses Frase,GTX Basic,Cancity,Pending,2017-01-02,,")
     message = mapping_error(passed_through, export, tmp_path / "l")
     assert "tables.opportunities.columns.stage: value is not a stage of the funnel" in message
     assert "sales_pipeline.csv line 8802 column deal_stage: value 'Pending'" in message

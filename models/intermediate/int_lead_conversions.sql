@@ -23,30 +23,19 @@ eligible_opportunities as (
     where is_kpi_eligible
 ),
 
-lead_first_opportunities as (
-    select lead_id, opportunity_id, created_at, is_won
+{%- for key in ['lead_id', 'account_id'] %}
+{{ key | replace('_id', '') }}_first_opportunities as (
+    select {{ key }}, opportunity_id, created_at, is_won
     from (
         select
             eligible_opportunities.*,
-            row_number() over (partition by lead_id order by created_at nulls last, opportunity_id) as opportunity_rank
+            row_number() over (partition by {{ key }} order by created_at nulls last, opportunity_id) as opportunity_rank
         from eligible_opportunities
-        where lead_id is not null
+        where {{ key }} is not null
     ) as ranked
     where opportunity_rank = 1
 ),
-
-account_first_opportunities as (
-    select account_id, opportunity_id, is_won
-    from (
-        select
-            eligible_opportunities.*,
-            row_number() over (partition by account_id order by created_at nulls last, opportunity_id) as opportunity_rank
-        from eligible_opportunities
-        where account_id is not null
-    ) as ranked
-    where opportunity_rank = 1
-),
-
+{% endfor %}
 converted as (
     select
         leads.*,
