@@ -157,28 +157,21 @@ def write_mapping(tmp_path: Path, text: str) -> Path:
 def test_yaml_reads_no_and_01_as_written_and_a_duplicate_key_is_an_error(export, tmp_path):
     # YAML 1.1 would read NO as false and 01 as 1: a value map must see the export's own text
     (export / "sales_teams.csv").write_text("sales_agent,manager,regional_office\nAnn,01,NO\n")
-    mapping = write_mapping(tmp_path, """
+    users = """
 tables:
   users:
     file: sales_teams.csv
     columns:
       user_id: sales_agent
       full_name: sales_agent
-      team: {column: manager, values: {01: First}}
+"""
+    mapping = write_mapping(tmp_path, users + """      team: {column: manager, values: {01: First}}
       region: {column: regional_office, values: {NO: Norway}}
       updated_at: {value: 2017-12-31}
 """)
     apply_mapping(load_mapping(mapping, export), tmp_path / "landing")
     assert (tmp_path / "landing" / "users" / "mapping__sales_teams.csv").read_text().splitlines()[1].startswith("Ann,Ann,First,Norway,")
-    duplicate = write_mapping(tmp_path, """
-tables:
-  users:
-    file: sales_teams.csv
-    columns:
-      user_id: sales_agent
-      full_name: sales_agent
-      user_id: manager
-""")
+    duplicate = write_mapping(tmp_path, users + "      user_id: manager\n")
     message = mapping_error(duplicate, export, tmp_path / "l")
     assert f"{duplicate} line 8 column 7: not valid YAML: duplicate key 'user_id' (first given on line 6)" in message
     assert "\n" not in message
