@@ -92,10 +92,10 @@ def _other_data_sets(landing: Path, mapping_name: str) -> list[str]:
             if not entry.ignored and not Path(entry.relative).name.startswith(f"{mapping_name}__")]
 
 
-def run_map(mapping_file: Path, input_dir: Path, landing: Path, add: bool) -> None:
+def run_map(settings: Settings, mapping_file: Path, input_dir: Path, landing: Path, add: bool) -> None:
     """Apply a mapping file to an export folder, writing landing-contract files into the landing folder."""
     try:
-        mapping = load_mapping(mapping_file, input_dir)
+        mapping = load_mapping(mapping_file, input_dir, settings.business_timezone)
         others = _other_data_sets(landing, mapping.name)
         if others and not add:
             raise CommandFailed(
@@ -106,7 +106,8 @@ def run_map(mapping_file: Path, input_dir: Path, landing: Path, add: bool) -> No
     except MappingError as error:
         raise CommandFailed(str(error)) from None
     for table in tables:
-        _say(f"  {table.export_file.name:<28} -> {table.output_file} ({table.rows:,} rows)")
+        dropped = f"; {table.rows_dropped:,} without a match in an inner join, dropped" if table.rows_dropped else ""
+        _say(f"  {table.export_file.name:<28} -> {table.output_file} ({table.rows:,} rows{dropped})")
     _say(f"Mapped {len(tables)} table(s) with {mapping_file}; land them with `crm-kpis land` or `crm-kpis refresh`")
 
 
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "land":
             run_land(settings, arguments.landing or settings.landing, arguments.warehouse or settings.warehouse)
         elif arguments.command == "map":
-            run_map(arguments.mapping, arguments.input, arguments.landing or settings.landing, arguments.add)
+            run_map(settings, arguments.mapping, arguments.input, arguments.landing or settings.landing, arguments.add)
         elif arguments.command == "load-source":
             run_load_source(settings, arguments.source, arguments.folder, arguments.warehouse or settings.warehouse)
         elif arguments.command == "refresh":

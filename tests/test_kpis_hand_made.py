@@ -368,6 +368,7 @@ def test_customer_acquisition_cost(warehouse):
     # A2 in June (O9, lead webinar). Their MRR at the end of that month: 1000, 1200, 300.
     # Spend: April marketing 3000 inbound + 1000 webinar, sales 5000; May marketing 2000 inbound, sales 5000;
     # June marketing 1500 webinar, sales 40000 DKK x 0.12 = 4800.
+    # Every channel has a row for every month: webinar spent nothing in May, inbound nothing in June.
     assert_rows(warehouse, """
         select scope, period_grain, period_start, channel, marketing_spend, sales_spend, acquisition_spend, new_customers,
             cac, average_new_customer_mrr, cac_payback_months
@@ -379,6 +380,8 @@ def test_customer_acquisition_cost(warehouse):
         ("channel", "month", d("2025-04-01"), "inbound", 3000.0, 0.0, 3000.0, 1, 3000.0, 1000.0, 3.0),
         ("channel", "month", d("2025-04-01"), "webinar", 1000.0, 0.0, 1000.0, 0, None, None, None),
         ("channel", "month", d("2025-05-01"), "inbound", 2000.0, 0.0, 2000.0, 0, None, None, None),
+        ("channel", "month", d("2025-05-01"), "webinar", 0.0, 0.0, 0.0, 0, None, None, None),
+        ("channel", "month", d("2025-06-01"), "inbound", 0.0, 0.0, 0.0, 0, None, None, None),
         ("channel", "month", d("2025-06-01"), "webinar", 1500.0, 0.0, 1500.0, 1, 1500.0, 300.0, 5.0),
         ("channel", "quarter", d("2025-04-01"), "inbound", 5000.0, 0.0, 5000.0, 1, 5000.0, 1000.0, 5.0),
         ("channel", "quarter", d("2025-04-01"), "webinar", 2500.0, 0.0, 2500.0, 1, 2500.0, 300.0, 2500 / 300),

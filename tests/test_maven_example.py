@@ -128,3 +128,35 @@ def test_quirks_are_counted(warehouse):
             max(row_count) filter (where issue_type = 'orphan_account')
         from marts.fct_data_quality_issues where table_name = 'opportunities'""")
     assert actual == expected == [(500, 1425)]
+
+
+@pytest.fixture(scope="module")
+def new_york_warehouse(tmp_path_factory) -> Path:
+    # the same export for a business in New York: its date-only close dates are New York dates
+    root = tmp_path_factory.mktemp("maven_new_york")
+    mapping = load_mapping(PROJECT / "examples" / "maven_crm" / "mapping.yml", EXPORT, business_timezone="America/New_York")
+    apply_mapping(mapping, root / "landing")
+    path = root / "warehouse.duckdb"
+    land_directory(root / "landing", path)
+    result = run_dbt(["build"], path, quiet=True, as_of=AS_OF, variables={
+        "reporting_currency": "USD", "calendar_start": "2016-01-01", "business_timezone": "America/New_York"})
+    assert result.returncode == 0, result.stdout[-4000:]
+    return path
+
+
+def test_close_dates_stay_in_their_quarter_in_a_time_zone_west_of_utc(new_york_warehouse):
+    # 51 deals close on 1 April, 1 July or 1 October 2017; read as UTC midnight they were 8 pm the evening
+    # before in New York, in the previous quarter
+    expected = export_rows("""
+        select date_trunc('quarter', close_date)::date, count(*) filter (where deal_stage = 'Won'),
+            count(*) filter (where deal_stage = 'Lost')
+        from pipeline where deal_stage in ('Won', 'Lost') group by 1 order by 1""")
+    actual = warehouse_rows(new_york_warehouse, """
+        select date_trunc('quarter', period_month)::date, sum(won_count), sum(lost_count)
+        from marts.fct_kpi_win_rate group by 1 order by 1""")
+    assert actual == expected
+    first_days = export_rows("select count(*) from pipeline where close_date in ('2017-04-01', '2017-07-01', '2017-10-01')")
+    assert first_days == [(51,)]
+    assert warehouse_rows(new_york_warehouse, """
+        select count(*) from intermediate.int_opportunities_enriched
+        where close_date in ('2017-04-01', '2017-07-01', '2017-10-01')""") == first_days

@@ -213,14 +213,25 @@ def test_quota_attainment_from_superoffice_targets_and_landed_quotas(warehouse):
 def test_acquisition_cost_from_landed_spend(warehouse):
     # new customers by first won deal: March 001A (006A, lead Web -> inbound); April 201 (401, contact
     # 301 ORGANIC_SEARCH -> inbound) and SuperOffice 100 (1000, no lead source: other). 1004 has no company.
-    # Spend: March 6000 inbound marketing; April 4000 inbound marketing + 2000 sales.
+    # Spend: March 6000 inbound marketing; April 4000 inbound marketing + 2000 sales. Every month from the
+    # first quarter with data to the build month (June) has a row: January, February, May and June have no
+    # spend data, so their spend is unknown, and so is that of both quarters holding them.
+    unknown = (None, None, None, 0, None)
     assert rows(warehouse, """
         select period_start, marketing_spend, sales_spend, acquisition_spend, new_customers, cac
         from marts.fct_kpi_customer_acquisition_cost
         where scope = 'company' and period_grain = 'month' order by all""") == [
+        (d("2025-01-01"), *unknown),
+        (d("2025-02-01"), *unknown),
         (d("2025-03-01"), E(6000), E(0), E(6000), 1, 6000.0),
         (d("2025-04-01"), E(4000), E(2000), E(6000), 2, 3000.0),
+        (d("2025-05-01"), *unknown),
+        (d("2025-06-01"), *unknown),
     ]
+    assert rows(warehouse, """
+        select period_start, acquisition_spend, new_customers, cac from marts.fct_kpi_customer_acquisition_cost
+        where scope = 'company' and period_grain = 'quarter' order by all""") == [
+        (d("2025-01-01"), None, 1, None), (d("2025-04-01"), None, 2, None)]
     assert rows(warehouse, """
         select channel, marketing_spend, new_customers, cac from marts.fct_kpi_customer_acquisition_cost
         where scope = 'channel' and period_grain = 'month' and period_start = '2025-04-01' order by all""") == [

@@ -4,9 +4,11 @@
     channel's marketing spend / new customers whose first won deal came from a lead of that channel
     (customers without a lead are only in the company rows: no channel spend belongs to them).
     CAC payback months = CAC / average MRR of those new customers at the end of their first-won month.
-    Spend and new customers add up across months into quarters (the quarter rows are that sum).
-    Spend is unknown (NULL, and so is CAC) for a month without a single spend row: a source without
-    spend data (the CRM adapters) or a month the spend files do not cover must not read as free. -#}
+    Every calendar month from the first quarter holding spend or a new customer up to the build month
+    (or the last month with data, if later) has a row, in both scopes and for every channel, so a
+    quarter row is exactly the sum of its month rows so far. Spend is unknown (NULL, and so is CAC) for
+    a month without a single spend row: a source without spend data (the CRM adapters) or a month the
+    spend files do not cover must not read as free, and a quarter holding such a month is unknown too. -#}
 with spend as (
     select * from {{ ref('int_acquisition_spend_unioned') }}
 ),
@@ -53,20 +55,65 @@ new_customers_by_month as (
     group by 1, 2
 ),
 
+data_months as (
+    select period_month from spend_by_month
+    union
+    select period_month from new_customers_by_month
+),
+
+month_range as (
+    select
+        cast({{ dbt.date_trunc('quarter', 'min(period_month)') }} as date) as first_month,
+        max(period_month) as last_data_month
+    from data_months
+),
+
+months as (
+    select calendar.period_start as period_month
+    from {{ ref('int_reporting_periods') }} as calendar
+    inner join month_range
+        on calendar.period_start >= month_range.first_month
+        and calendar.period_start <= greatest(month_range.last_data_month,
+            cast({{ dbt.date_trunc('month', crm_kpis.as_of_date()) }} as date))
+    where calendar.period_grain = 'month'
+    union
+    -- a month outside dim_date's calendar (var calendar_start) keeps its row
+    select period_month from data_months
+),
+
+channels as (
+    select channel from spend_by_month where channel <> 'none'
+    union
+    select channel from new_customers_by_month where channel <> 'none'
+),
+
+-- 'none' holds sales cost and customers without a lead: company rows only
+month_channels as (
+    select months.period_month, channels.channel
+    from months
+    cross join channels
+    union all
+    select period_month, 'none' as channel
+    from months
+),
+
 channel_months as (
     select
-        coalesce(spend_by_month.period_month, new_customers_by_month.period_month) as period_month,
-        coalesce(spend_by_month.channel, new_customers_by_month.channel) as channel,
+        month_channels.period_month,
+        month_channels.channel,
         case when spend_months.period_month is not null then coalesce(spend_by_month.marketing_spend, 0) end as marketing_spend,
         case when spend_months.period_month is not null then coalesce(spend_by_month.sales_spend, 0) end as sales_spend,
         coalesce(new_customers_by_month.new_customers, 0) as new_customers,
         coalesce(new_customers_by_month.new_customer_mrr, 0) as new_customer_mrr
-    from spend_by_month
-    full outer join new_customers_by_month
-        on spend_by_month.period_month = new_customers_by_month.period_month
-        and spend_by_month.channel = new_customers_by_month.channel
+    from month_channels
+    left join spend_by_month
+        on month_channels.period_month = spend_by_month.period_month
+        and month_channels.channel = spend_by_month.channel
+    left join new_customers_by_month
+        on month_channels.period_month = new_customers_by_month.period_month
+        and month_channels.channel = new_customers_by_month.channel
     left join spend_months
-        on coalesce(spend_by_month.period_month, new_customers_by_month.period_month) = spend_months.period_month
+        on month_channels.period_month = spend_months.period_month
 ),
 
 by_period as (

@@ -1,6 +1,7 @@
 {#- KPI 5. Lead-to-customer rate. Cohort = leads created in the month; customers = leads whose
-    converted opportunity (or, naming only an account, that account's first opportunity) is won, as
-    of the build. Roll up by summing the counts. -#}
+    opportunity is won and KPI-eligible, as of the build: the converted opportunity, else the first
+    eligible one naming the lead, else (naming only an account) the account's first eligible one; see
+    int_lead_conversions. Roll up by summing the counts. -#}
 with leads as (
     select * from {{ ref('int_lead_conversions') }}
 )
