@@ -93,4 +93,56 @@ MART_RULES: dict[str, MartRules] = {
         ratios=("win_rate_90d",),
         non_negative=("open_count", "won_count_90d", "lost_count_90d", "won_amount_90d", "pipeline_velocity_per_day"),
         keys=OWNER),
+    # insight marts (models/marts/insights): the seed articles' questions
+    "fct_insight_rep_activity_intensity": MartRules(
+        grain=("period_month", "owner_id"),
+        ratios=("win_rate", "win_rate_ci_low", "win_rate_ci_high"),
+        non_negative=("days_in_period", "activity_count", "activities_per_week", "won_count", "lost_count", "won_amount",
+                      "won_cycle_days_sum", "won_cycle_count"),
+        keys={**OWNER, **MONTH}),
+    "fct_insight_deal_activity_intensity": MartRules(
+        grain=("period_month", "owner_id", "segment", "intensity_bucket"),
+        ratios=("win_rate", "win_rate_ci_low", "win_rate_ci_high"),
+        non_negative=("closed_count", "won_count", "lost_count", "activity_count", "won_amount", "won_cycle_days_sum"),
+        keys={**OWNER, **MONTH}),
+    "fct_insight_stage_win_probability": MartRules(
+        grain=("snapshot_date", "stage", "cut", "cut_value"),
+        ratios=("empirical_probability", "empirical_probability_ci_low", "empirical_probability_ci_high",
+                "stage_default_probability", "calibrated_probability"),
+        non_negative=("reached_count", "won_count", "lost_count"),
+        keys={"stage": "opportunity_stages.stage"}),
+    "fct_insight_calibrated_pipeline": MartRules(
+        grain=("snapshot_date", "owner_id", "segment", "stage", "expected_close_quarter"),
+        ratios=("calibrated_probability",),
+        non_negative=("open_count", "open_amount", "weighted_amount", "calibrated_weighted_amount"),
+        keys={**OWNER, "stage": "opportunity_stages.stage"}),
+    "fct_insight_forecast_backtest": MartRules(
+        grain=("period_grain", "period_start", "owner_id"),
+        non_negative=("default_forecast", "calibrated_forecast", "actual_amount"),
+        keys=OWNER),
+    "fct_insight_stalled_deals": MartRules(
+        grain=("opportunity_id",),
+        non_negative=("days_in_stage", "benchmark_days", "benchmark_visit_count", "days_past_expected_close", "amount",
+                      "weighted_amount"),
+        keys={**OWNER, "stage": "opportunity_stages.stage"}),
+    "fct_insight_bundle_deal_size": MartRules(
+        grain=("period_month", "owner_id", "segment", "bundle_type"),
+        ratios=("win_rate", "win_rate_ci_low", "win_rate_ci_high"),
+        non_negative=("closed_count", "won_count", "lost_count", "won_amount", "lost_amount", "won_product_count"),
+        keys={**OWNER, **MONTH}),
+    "fct_insight_retention_by_cadence": MartRules(
+        grain=("period_start", "owner_id", "segment", "cadence"),
+        ratios=("retention_rate", "retention_rate_ci_low", "retention_rate_ci_high", "logo_churn_rate",
+                "gross_revenue_retention"),
+        non_negative=("customers_start", "retained_customers", "churned_customers", "touch_count", "start_mrr")),
+    "fct_insight_win_rate_movers": MartRules(
+        grain=("period_grain", "period_start", "owner_id", "segment", "dimension", "dimension_value"),
+        ratios=("win_rate", "previous_win_rate", "win_rate_ci_low", "win_rate_ci_high"),
+        non_negative=("won_count", "lost_count", "previous_won_count", "previous_lost_count", "won_amount"),
+        keys=OWNER),
+    "fct_insight_lead_source_conversion": MartRules(
+        grain=("period_month", "lead_source", "owner_id"),
+        ratios=("conversion_rate", "conversion_rate_ci_low", "conversion_rate_ci_high", "lead_to_customer_rate"),
+        non_negative=("lead_count", "converted_count", "customer_count"),
+        keys=MONTH),
 }

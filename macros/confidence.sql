@@ -6,11 +6,11 @@
     {%- set sign = '-' if side == 'lower' else '+' -%}
     {%- set n = '(1.0 * (' ~ trials ~ '))' -%}
     {%- set p = '((1.0 * (' ~ successes ~ ')) / nullif(' ~ n ~ ', 0))' -%}
-    cast(
+    cast(case when ({{ trials }}) > 0 then least(1.0, greatest(0.0,
         ({{ p }} + {{ z * z }} / (2 * {{ n }})
             {{ sign }} {{ z }} * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z * z }} / (4 * {{ n }} * {{ n }})))
         / (1 + {{ z * z }} / {{ n }})
-    as {{ crm_kpis.type_double() }})
+    )) end as {{ crm_kpis.type_double() }})
 {%- endmacro %}
 
 {#- Two-proportion z statistic of s1 / n1 against s2 / n2 with the pooled standard error: how many

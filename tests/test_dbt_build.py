@@ -36,6 +36,16 @@ MARTS_EXPECTED_TESTS = {
     "dim_accounts": {"unique", "not_null"},
     "dim_products": {"unique", "not_null"},
     "dim_date": {"unique", "not_null"},
+    "fct_insight_rep_activity_intensity": GRAIN_AND_KEYS | {"relationships", "between"},
+    "fct_insight_deal_activity_intensity": GRAIN_AND_KEYS | {"relationships", "between"},
+    "fct_insight_stage_win_probability": GRAIN_AND_KEYS | {"accepted_values", "between"},
+    "fct_insight_calibrated_pipeline": GRAIN_AND_KEYS | {"relationships", "accepted_values", "between"},
+    "fct_insight_forecast_backtest": GRAIN_AND_KEYS | {"relationships", "accepted_values"},
+    "fct_insight_stalled_deals": {"unique", "not_null", "unique_combination", "relationships", "accepted_values"},
+    "fct_insight_bundle_deal_size": GRAIN_AND_KEYS | {"relationships", "accepted_values", "between"},
+    "fct_insight_retention_by_cadence": GRAIN_AND_KEYS | {"relationships", "accepted_values", "between"},
+    "fct_insight_win_rate_movers": GRAIN_AND_KEYS | {"relationships", "accepted_values", "between"},
+    "fct_insight_lead_source_conversion": GRAIN_AND_KEYS | {"relationships", "between"},
 }
 UNIT_TESTED_MODELS = {"int_opportunities_enriched", "int_opportunity_stage_visits", "int_mrr_account_months",
                       "fct_kpi_win_rate", "fct_kpi_forecast_accuracy"}
