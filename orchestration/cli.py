@@ -17,6 +17,7 @@ from .landing import FileResult, LandingReport, land_directory
 from .landing.contract import CONTRACTS
 from .landing.source_tables import ADAPTER_SOURCES, load_source_tables
 from .mapping import MappingError, apply_mapping, load_mapping
+from .dashboard import build_dashboard
 from .publish import serving_file
 from .refresh import print_summary, run_refresh
 from .warehouse_connection import connect_warehouse
@@ -180,6 +181,15 @@ def print_kpi_summary(warehouse: Path) -> None:
     print("  data-quality exclusions: " + (", ".join(f"{name} {count:,}" for name, count in issues) or "none"))
 
 
+def run_dashboard(serving: Path, out: Path) -> None:
+    try:
+        report = build_dashboard(serving, out)
+    except FileNotFoundError as error:
+        raise CommandFailed(str(error)) from None
+    _say(f"Dashboard of the marts published {report.published_at or '(never published)'} from {serving}")
+    print(report.path.resolve().as_uri())
+
+
 def run_refresh_command() -> None:
     summary = run_refresh()
     print_summary(summary)
@@ -226,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("refresh", help="run the refresh job in-process: land, dbt build, quality gate, publish")
 
+    dashboard = commands.add_parser(
+        "dashboard", help="write the sales dashboard (one HTML file that opens from disk) from the published marts")
+    dashboard.add_argument("--out", type=Path, default=None,
+                           help="folder for index.html (default $CRM_KPIS_DASHBOARD or <serving>/dashboard)")
+    dashboard.add_argument("--serving", type=Path, default=None,
+                           help="the serving DuckDB file to read (default the published one, $CRM_KPIS_SERVING/warehouse.duckdb)")
+
     demo = commands.add_parser("demo", help="generate demo data, refresh (land, build, check, publish) and print KPIs")
     demo.add_argument("--opportunities", type=int, default=DEMO_OPPORTUNITIES, help="number of opportunities (default %(default)s)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default %(default)s)")
@@ -250,12 +267,16 @@ def main(argv: list[str] | None = None) -> int:
             run_load_source(arguments.source, arguments.folder, arguments.warehouse or settings.warehouse_path())
         elif arguments.command == "refresh":
             run_refresh_command()
+        elif arguments.command == "dashboard":
+            run_dashboard(arguments.serving or serving_file(settings.serving_dir()), arguments.out or settings.dashboard_dir())
         elif arguments.command == "demo":
             # the demo data ends on DEFAULT_AS_OF: that is its "today" for point-in-time KPIs and freshness
             os.environ.setdefault("CRM_KPIS_AS_OF_DATE", DEFAULT_AS_OF.isoformat())
             run_generate(arguments.opportunities, arguments.seed, DEFAULT_AS_OF, "parquet", False, settings.landing_dir())
             run_refresh_command()
             print_kpi_summary(serving_file(settings.serving_dir()))
+            print(f"\nDashboard: {(settings.dashboard_dir() / 'index.html').resolve().as_uri()}  (rewritten on every publish; "
+                  "`crm-kpis dashboard` writes it again)")
     except CommandFailed as error:
         _say(f"crm-kpis {arguments.command}: error: {error}")
         return 1

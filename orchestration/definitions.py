@@ -179,6 +179,22 @@ def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     })
 
 
+# --- dashboard ------------------------------------------------------------------------------------
+
+DASHBOARD_KEY = dg.AssetKey(["serving", "dashboard"])
+
+
+@dg.asset(key=DASHBOARD_KEY, group_name="publish", kinds={"html"}, deps=[PUBLISHED_MARTS_KEY])
+def sales_dashboard() -> dg.MaterializeResult:
+    """The sales managers' HTML dashboard, rebuilt from the serving file each time it is published; it
+    runs after publishing, so a failure here never holds back or undoes a publish."""
+    from orchestration.dashboard import build_dashboard
+
+    report = build_dashboard(serving_file(settings.serving_dir()), settings.dashboard_dir())
+    say(f"dashboard written to {report.path}")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(report.path)), "bytes": report.size_bytes})
+
+
 # --- job, schedule, sensors -----------------------------------------------------------------------
 
 refresh_job = dg.define_asset_job(
@@ -223,7 +239,7 @@ def report_failed_refresh(context: dg.RunFailureSensorContext) -> None:
 
 
 defs = dg.Definitions(
-    assets=[landed_raw_tables, warehouse_models, published_marts],
+    assets=[landed_raw_tables, warehouse_models, published_marts, sales_dashboard],
     asset_checks=[quality_gate],
     jobs=[refresh_job],
     schedules=[nightly_refresh],

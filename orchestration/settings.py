@@ -29,6 +29,11 @@ def serving_dir() -> Path:
     return Path(os.environ.get("CRM_KPIS_SERVING", str(home_dir() / "serving")))
 
 
+def dashboard_dir() -> Path:
+    """Where every publish (and `crm-kpis dashboard`) writes the HTML dashboard, index.html."""
+    return Path(os.environ.get("CRM_KPIS_DASHBOARD", str(serving_dir() / "dashboard")))
+
+
 def quality_dir() -> Path:
     """Great Expectations' file context (Data Docs, validation results) and the gate's reports."""
     return Path(os.environ.get("CRM_KPIS_QUALITY", str(home_dir() / "quality")))
