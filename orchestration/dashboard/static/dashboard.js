@@ -139,8 +139,10 @@ function setUpFilters() {
     document.getElementById("filter-" + id).addEventListener("change", (event) => {
       state[id] = event.target.value;
       if (id === "team") {
+        // a new team starts from all its reps, not from a rep picked under the old one
+        document.getElementById("filter-rep").value = "";
+        state.rep = "";
         refreshRepOptions();
-        state.rep = document.getElementById("filter-rep").value;
       }
       render();
     });
