@@ -23,3 +23,10 @@
         / nullif(sqrt({{ pooled }} * (1 - {{ pooled }}) * (1.0 / nullif({{ n1 }}, 0) + 1.0 / nullif({{ n2 }}, 0))), 0)
     as {{ crm_kpis.type_double() }})
 {%- endmacro %}
+
+{#- A rate with its interval as three columns: `name`, `name`_ci_low and `name`_ci_high. -#}
+{% macro rate_with_interval(successes, trials, name) -%}
+    {{ crm_kpis.ratio(successes, trials) }} as {{ name }},
+    {{ crm_kpis.wilson_bound(successes, trials, 'lower') }} as {{ name }}_ci_low,
+    {{ crm_kpis.wilson_bound(successes, trials, 'upper') }} as {{ name }}_ci_high
+{%- endmacro %}

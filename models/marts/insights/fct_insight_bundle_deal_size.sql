@@ -62,8 +62,6 @@ select
     {{ crm_kpis.safe_divide('won_amount', 'won_count') }} as average_deal_size,
     {{ crm_kpis.count_of('won_product_count') }} as won_product_count,
     {{ crm_kpis.ratio('won_product_count', 'won_count') }} as products_per_won_deal,
-    {{ crm_kpis.ratio('won_count', 'closed_count') }} as win_rate,
-    {{ crm_kpis.wilson_bound('won_count', 'closed_count', 'lower') }} as win_rate_ci_low,
-    {{ crm_kpis.wilson_bound('won_count', 'closed_count', 'upper') }} as win_rate_ci_high,
+    {{ crm_kpis.rate_with_interval('won_count', 'closed_count', 'win_rate') }},
     '{{ var("reporting_currency") }}' as reporting_currency
 from counted

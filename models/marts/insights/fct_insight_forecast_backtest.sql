@@ -11,22 +11,8 @@ with pipeline as (
     where is_month_end
 ),
 
-won as (
-    select owner_id, close_date, amount_reporting
-    from {{ ref('int_opportunities_enriched') }}
-    where is_kpi_eligible and is_won
-),
-
 periods as (
-    select
-        period_grain,
-        period_start,
-        period_end,
-        cast({{ dbt.dateadd('day', -1, 'period_start') }} as date) as forecast_snapshot_date
-    from {{ ref('int_reporting_periods') }}
-    where period_grain in ('month', 'quarter')
-        and period_start >= (select min(created_month) from {{ ref('int_opportunities_enriched') }} where is_kpi_eligible)
-        and period_start <= {{ crm_kpis.as_of_date() }}
+    select * from {{ ref('int_forecast_periods') }}
 ),
 
 available_snapshots as (
@@ -49,10 +35,7 @@ forecasts as (
 ),
 
 actuals as (
-    select periods.period_grain, periods.period_start, won.owner_id, sum(won.amount_reporting) as actual_amount
-    from periods
-    inner join won on won.close_date >= periods.period_start and won.close_date <= periods.period_end
-    group by periods.period_grain, periods.period_start, won.owner_id
+    select * from {{ ref('int_won_amount_by_period') }}
 ),
 
 owner_periods as (

@@ -27,10 +27,6 @@ select
     {{ crm_kpis.count_of('lead_count') }} as lead_count,
     {{ crm_kpis.count_of('converted_count') }} as converted_count,
     {{ crm_kpis.count_of('customer_count') }} as customer_count,
-    {{ crm_kpis.ratio('converted_count', 'lead_count') }} as conversion_rate,
-    {{ crm_kpis.wilson_bound('converted_count', 'lead_count', 'lower') }} as conversion_rate_ci_low,
-    {{ crm_kpis.wilson_bound('converted_count', 'lead_count', 'upper') }} as conversion_rate_ci_high,
-    {{ crm_kpis.ratio('customer_count', 'lead_count') }} as lead_to_customer_rate,
-    {{ crm_kpis.wilson_bound('customer_count', 'lead_count', 'lower') }} as lead_to_customer_rate_ci_low,
-    {{ crm_kpis.wilson_bound('customer_count', 'lead_count', 'upper') }} as lead_to_customer_rate_ci_high
+    {{ crm_kpis.rate_with_interval('converted_count', 'lead_count', 'conversion_rate') }},
+    {{ crm_kpis.rate_with_interval('customer_count', 'lead_count', 'lead_to_customer_rate') }}
 from counted

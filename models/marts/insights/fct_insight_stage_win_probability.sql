@@ -109,9 +109,7 @@ select
     {{ crm_kpis.count_of('reached_count') }} as reached_count,
     {{ crm_kpis.count_of('won_count') }} as won_count,
     {{ crm_kpis.count_of('reached_count - won_count') }} as lost_count,
-    {{ crm_kpis.ratio('won_count', 'reached_count') }} as empirical_probability,
-    {{ crm_kpis.wilson_bound('won_count', 'reached_count', 'lower') }} as empirical_probability_ci_low,
-    {{ crm_kpis.wilson_bound('won_count', 'reached_count', 'upper') }} as empirical_probability_ci_high,
+    {{ crm_kpis.rate_with_interval('won_count', 'reached_count', 'empirical_probability') }},
     cast(stage_default_probability as {{ crm_kpis.type_double() }}) as stage_default_probability,
     cast(coalesce(
         (won_count + {{ prior }} * stage_default_probability) / nullif(reached_count + {{ prior }}, 0),

@@ -168,6 +168,16 @@ function cell(value, kind) {
   return { value, text: kind ? format(value, kind) : value };
 }
 
+function textCell(text) {
+  return { value: text, text };
+}
+
+// a rate and its 95 % interval, recomputed from the summed counts: three cells
+function rateCells(successes, trials) {
+  const [low, high] = wilson(successes, trials);
+  return [cell(ratio(successes, trials), "pct"), cell(low, "pct"), cell(high, "pct")];
+}
+
 const LAYOUT = { margin: { l: 56, r: 12, t: 8, b: 36 }, font: { size: 11 }, showlegend: false, paper_bgcolor: "#fff",
   plot_bgcolor: "#fff" };
 
@@ -324,7 +334,7 @@ function renderFunnel() {
     textinfo: "value+percent initial" }], { margin: { l: 110, r: 12, t: 8, b: 24 } });
   document.getElementById("funnel-table").innerHTML = htmlTable("funnel-table", [
     { label: "Stage", text: true }, { label: "Reached" }, { label: "To next stage" }, { label: "To won" },
-  ], stages.map((s, i) => ({ cells: [{ value: s.stage, text: s.stage }, cell(s.reached, "count"),
+  ], stages.map((s, i) => ({ cells: [textCell(s.stage), cell(s.reached, "count"),
     cell(i + 1 < stages.length ? ratio(stages[i + 1].reached, s.reached) : null, "pct"), cell(ratio(s.won, s.reached), "pct")] })));
 }
 
@@ -377,15 +387,15 @@ function renderProbabilities() {
     ` (${cut.cut === "all" ? "all segments" : "segment " + escapeHtml(cut.value)}; period, team and rep filters do not apply)</h3>` +
     htmlTable("probability-table", [{ label: "Stage", text: true }, { label: "Closed deals that sat in it" }, { label: "Won" },
       { label: "Default" }, { label: "Learned" }, { label: "95 % low" }, { label: "95 % high" }, { label: "Calibrated" }],
-    stages.map((s, i) => ({ cells: [{ value: s.stage, text: s.stage }, cell(s.reached, "count"), cell(s.won, "count"),
-      cell(s.default, "pct"), cell(empirical[i], "pct"), cell(bounds[i][0], "pct"), cell(bounds[i][1], "pct"), cell(s.calibrated, "pct")] })));
+      stages.map((s) => ({ cells: [textCell(s.stage), cell(s.reached, "count"), cell(s.won, "count"), cell(s.default, "pct"),
+      ...rateCells(s.won, s.reached), cell(s.calibrated, "pct")] })));
   const pipeline = [...groupBy(select(T.calibrated_pipeline, { owner: "owner", segment: "segment" }), (row) => row.stage).entries()]
     .map(([stage, rows]) => ({ stage, order: rows[0].stage_order, open: sum(rows, "open"), amount: sum(rows, "amount"),
       weighted: sum(rows, "weighted"), calibrated: sum(rows, "calibrated") })).sort((a, b) => a.order - b.order);
   document.getElementById("calibrated-pipeline").innerHTML = "<h3>Open pipeline now at both weights</h3>" +
     htmlTable("calibrated-pipeline-table", [{ label: "Stage", text: true }, { label: "Deals" }, { label: "Amount" },
       { label: "Weighted (CRM)" }, { label: "Weighted (calibrated)" }],
-    pipeline.map((p) => ({ cells: [{ value: p.stage, text: p.stage }, cell(p.open, "count"), cell(p.amount, "money"),
+    pipeline.map((p) => ({ cells: [textCell(p.stage), cell(p.open, "count"), cell(p.amount, "money"),
       cell(p.weighted, "money"), cell(p.calibrated, "money")] })));
 }
 
@@ -400,14 +410,14 @@ function renderStalled() {
     " 75th percentile of won deals' days in the same stage (the period filter does not apply).</p>" +
     htmlTable("stalled-summary", [{ label: "Stage", text: true }, { label: "Open deals" }, { label: "Stalled" },
       { label: "Stalled amount" }, { label: "Benchmark days" }],
-    stages.map((s) => ({ cells: [{ value: s.stage, text: s.stage }, cell(s.open, "count"), cell(s.stalled, "count"),
+    stages.map((s) => ({ cells: [textCell(s.stage), cell(s.open, "count"), cell(s.stalled, "count"),
       cell(s.amount, "money"), cell(s.benchmark, "number")] })));
   const stalled = open.filter((row) => row.is_stalled).sort((a, b) => b.amount - a.amount || b.days_over - a.days_over).slice(0, 100);
   document.getElementById("stalled-table").innerHTML = htmlTable("stalled-table", [{ label: "Deal", text: true }, { label: "Rep", text: true },
     { label: "Stage", text: true }, { label: "Days in stage" }, { label: "Benchmark" }, { label: "Days over" },
     { label: "Days past expected close" }, { label: "Amount" }],
   stalled.map((row) => ({ className: "stalled", cells: [{ value: row.opportunity_id, text: row.name }, { value: row.owner, text: userName(row.owner) },
-    { value: row.stage, text: row.stage }, cell(row.days_in_stage, "count"), cell(row.benchmark_days, "number"), cell(row.days_over, "number"),
+    textCell(row.stage), cell(row.days_in_stage, "count"), cell(row.benchmark_days, "number"), cell(row.days_over, "number"),
     cell(row.days_late, "count"), cell(row.amount, "money")] })));
 }
 
@@ -436,9 +446,8 @@ function rateChart(element, labels, successes, trials) {
 function bucketTable(id, groups, extra) {
   return htmlTable(id, [{ label: "Bucket", text: true }, { label: "Closed" }, { label: "Won" }, { label: "Win rate" }, { label: "95 % low" },
     { label: "95 % high" }, { label: extra.label }, { label: "Won cycle (days)" }],
-  groups.map((g) => { const [low, high] = wilson(g.won, g.closed); return { cells: [{ value: g.key, text: g.key }, cell(g.closed, "count"),
-    cell(g.won, "count"), cell(ratio(g.won, g.closed), "pct"), cell(low, "pct"), cell(high, "pct"), cell(g.extra, extra.kind),
-    cell(ratio(g.cycle_days, g.cycle_count), "days")] }; }));
+  groups.map((g) => ({ cells: [textCell(g.key), cell(g.closed, "count"), cell(g.won, "count"), ...rateCells(g.won, g.closed),
+    cell(g.extra, extra.kind), cell(ratio(g.cycle_days, g.cycle_count), "days")] })));
 }
 
 function renderInsights() {
@@ -473,7 +482,7 @@ function renderInsights() {
     text: bundles.map((b) => `${b.won} won`), textposition: "outside" }], {});
   document.getElementById("table-bundle").innerHTML = htmlTable("bundle-table", [{ label: "Bundle", text: true }, { label: "Won" },
     { label: "Won amount" }, { label: "Average deal size" }, { label: "Products per deal" }, { label: "Win rate" }],
-  bundles.map((b) => ({ cells: [{ value: b.bundle, text: b.bundle }, cell(b.won, "count"), cell(b.amount, "money"),
+  bundles.map((b) => ({ cells: [textCell(b.bundle), cell(b.won, "count"), cell(b.amount, "money"),
     cell(ratio(b.amount, b.won), "money"), cell(ratio(b.products, b.won), "number"), cell(ratio(b.won, b.closed), "pct")] })));
 
   const cadenceCuts = { period: "month", owner: "owner", segment: "segment" };
@@ -483,9 +492,8 @@ function renderInsights() {
   rateChart(document.getElementById("chart-cadence"), cadences.map((c) => c.cadence), cadences.map((c) => c.retained), cadences.map((c) => c.customers));
   document.getElementById("table-cadence").innerHTML = htmlTable("cadence-table", [{ label: "Cadence", text: true }, { label: "Customers at start" },
     { label: "Retained" }, { label: "Retention" }, { label: "95 % low" }, { label: "95 % high" }, { label: "Net revenue retention" }],
-  cadences.map((c) => { const [low, high] = wilson(c.retained, c.customers); return { cells: [{ value: c.cadence, text: c.cadence },
-    cell(c.customers, "count"), cell(c.retained, "count"), cell(ratio(c.retained, c.customers), "pct"), cell(low, "pct"), cell(high, "pct"),
-    cell(ratio(c.endMrr, c.startMrr), "pct")] }; }));
+  cadences.map((c) => ({ cells: [textCell(c.cadence), cell(c.customers, "count"), cell(c.retained, "count"),
+    ...rateCells(c.retained, c.customers), cell(ratio(c.endMrr, c.startMrr), "pct")] })));
 
   const moverRows = select(T.movers, { period: "month", owner: "owner", segment: "segment" });
   const lastQuarter = moverRows.reduce((latest, row) => (row.month > latest ? row.month : latest), "");
@@ -503,7 +511,7 @@ function renderInsights() {
   document.getElementById("table-movers").innerHTML = `<p class="note">Quarter starting ${escapeHtml(lastQuarter || "n/a")}</p>` +
     htmlTable("movers-table", [{ label: "By", text: true }, { label: "Value", text: true }, { label: "Closed" }, { label: "Win rate" },
       { label: "Closed before" }, { label: "Win rate before" }, { label: "Change" }, { label: "z" }],
-    movers.map((m) => ({ cells: [{ value: m.dimension, text: m.dimension }, { value: m.value, text: m.value }, cell(m.closed, "count"),
+    movers.map((m) => ({ cells: [textCell(m.dimension), textCell(m.value), cell(m.closed, "count"),
       cell(ratio(m.won, m.closed), "pct"), cell(m.previousClosed, "count"), cell(ratio(m.previousWon, m.previousClosed), "pct"),
       cell(m.change, "signedPct"), cell(m.z, "number")] })));
 
@@ -515,9 +523,8 @@ function renderInsights() {
   rateChart(document.getElementById("chart-lead-source"), sources.map((s) => s.source), sources.map((s) => s.converted), sources.map((s) => s.leads));
   document.getElementById("table-lead-source").innerHTML = htmlTable("lead-source-table", [{ label: "Source", text: true }, { label: "Leads" },
     { label: "Converted" }, { label: "Conversion" }, { label: "95 % low" }, { label: "95 % high" }, { label: "Became customers" }],
-  sources.map((s) => { const [low, high] = wilson(s.converted, s.leads); return { cells: [{ value: s.source, text: s.source },
-    cell(s.leads, "count"), cell(s.converted, "count"), cell(ratio(s.converted, s.leads), "pct"), cell(low, "pct"), cell(high, "pct"),
-    cell(ratio(s.customers, s.leads), "pct")] }; }));
+  sources.map((s) => ({ cells: [textCell(s.source), cell(s.leads, "count"), cell(s.converted, "count"), ...rateCells(s.converted, s.leads),
+    cell(ratio(s.customers, s.leads), "pct")] })));
 }
 
 // --- page -------------------------------------------------------------------------------------
