@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 VENV_BIN := .venv/bin
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install manifest demo refresh ui test bench clean
+.PHONY: install system-packages manifest demo refresh dashboard ui test bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -17,6 +17,10 @@ $(UV):
 	touch $@
 
 install: .venv/.installed
+
+# Debian packages the tests need (headless Chromium for the dashboard's browser tests); only what is missing
+system-packages:
+	bash scripts/install_system_packages.sh
 
 # dbt's manifest, which the Dagster definitions read (every crm-kpis refresh/demo parses it too;
 # `dagster dev` does through DbtProject.prepare_if_dev)
@@ -29,6 +33,10 @@ demo: install
 refresh: install
 	$(VENV_BIN)/crm-kpis refresh
 
+# the sales dashboard from the published marts (every publish rewrites it too): prints its file:// address
+dashboard: install
+	$(VENV_BIN)/crm-kpis dashboard
+
 # the Dagster UI on http://127.0.0.1:3000 with the home's run history ($CRM_KPIS_HOME/.dagster_home, where
 # crm-kpis refresh records its runs too); exec, so Ctrl-C and SIGTERM reach dagster dev itself
 ui: manifest
@@ -37,7 +45,7 @@ ui: manifest
 
 # two workers (pytest-xdist): most of the suite waits on dbt and Dagster start-up, not on the cores
 TEST_WORKERS ?= 2
-test: install
+test: install system-packages
 	$(VENV_BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # 100k, 1M and 10M opportunities (about an hour and ~15 GB of scratch in data/bench); writes docs/benchmarks.md
@@ -45,4 +53,4 @@ bench: install
 	$(VENV_BIN)/python -m bench.run --sizes 100000 1000000 10000000
 
 clean:
-	rm -rf .venv .tools data target logs
+	rm -rf .venv .tools data target logs test-artifacts

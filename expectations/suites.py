@@ -20,7 +20,11 @@ def _expectation(test: MartTest, key_values: dict[tuple[str, str], list[Any]]) -
     if test.test == "not_null":
         return gxe.ExpectColumnValuesToNotBeNull(column=test.column)
     if test.test == "unique_combination":
-        return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(test.arguments["columns"]))
+        columns = list(test.arguments["columns"])
+        # GE's compound expectation needs two columns; a grain of one is a plain unique column
+        if len(columns) == 1:
+            return gxe.ExpectColumnValuesToBeUnique(column=columns[0])
+        return gxe.ExpectCompoundColumnsToBeUnique(column_list=columns)
     if test.test == "between":
         return gxe.ExpectColumnValuesToBeBetween(column=test.column, min_value=test.arguments.get("min_value"),
                                                  max_value=test.arguments.get("max_value"))

@@ -17,6 +17,7 @@ from .landing import FileResult, LandingAborted, LandingReport, land_directory
 from .landing.landing_folder import landing_entries
 from .landing.source_tables import ADAPTER_SOURCES, load_source_tables
 from .mapping import MappingError, apply_mapping, load_mapping
+from .dashboard import build_dashboard
 from .refresh import print_summary, run_refresh
 from .run_lock import WarehouseBusy, warehouse_lock
 from .serving.kpi_summary import print_kpi_summary
@@ -123,6 +124,15 @@ def run_load_source(settings: Settings, source: str, folder: Path, warehouse: Pa
     _say(f"Loaded {len(tables)} table(s) into raw_{source}; select the source with CRM_KPIS_SOURCES={source}")
 
 
+def run_dashboard(serving: Path, out: Path) -> None:
+    try:
+        report = build_dashboard(serving, out)
+    except FileNotFoundError as error:
+        raise CommandFailed(str(error)) from None
+    _say(f"Dashboard of the marts published {report.published_at or '(never published)'} from {serving}")
+    print(report.path.resolve().as_uri())
+
+
 def run_refresh_command(settings: Settings) -> None:
     try:
         summary = run_refresh(settings)
@@ -148,6 +158,8 @@ def run_demo(settings: Settings, opportunities: int, seed: int) -> None:
     except WarehouseBusy as error:
         raise CommandFailed(str(error)) from None
     print_kpi_summary(settings.serving_file)
+    print(f"\nDashboard: {(settings.dashboard / 'index.html').resolve().as_uri()}  (rewritten on every publish; "
+          "`crm-kpis dashboard` writes it again)")
 
 
 def run_dbt_command(settings: Settings, arguments: list[str]) -> int:
@@ -244,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("refresh", "run the refresh job in-process: land, dbt build, quality gate, publish")
 
+    dashboard = command("dashboard", "write the sales dashboard (one HTML file that opens from disk) from the published marts")
+    dashboard.add_argument("--out", type=Path, default=None,
+                           help="folder for index.html (default $CRM_KPIS_DASHBOARD or <serving>/dashboard)")
+    dashboard.add_argument("--serving", type=Path, default=None,
+                           help="the serving DuckDB file to read (default the published one, $CRM_KPIS_SERVING/warehouse.duckdb)")
+
     demo = command("demo", "generate demo data, refresh (land, build, check, publish) and print KPIs")
     demo.add_argument("--opportunities", type=int, default=DEMO_OPPORTUNITIES, help="number of opportunities (default %(default)s)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default %(default)s)")
@@ -279,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             run_load_source(settings, arguments.source, arguments.folder, arguments.warehouse or settings.warehouse)
         elif arguments.command == "refresh":
             run_refresh_command(settings)
+        elif arguments.command == "dashboard":
+            run_dashboard(arguments.serving or settings.serving_file, arguments.out or settings.dashboard)
         elif arguments.command == "demo":
             run_demo(settings, arguments.opportunities, arguments.seed)
         elif arguments.command == "dbt":

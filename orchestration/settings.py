@@ -50,6 +50,7 @@ RUNTIME_SETTINGS: tuple[RuntimeSetting, ...] = (
     RuntimeSetting("engine", "duckdb", "where dbt builds the models: duckdb, postgres or spark"),
     RuntimeSetting("dbt_target", "{home}/dbt", "dbt's manifest for Dagster and one folder per refresh run"),
     RuntimeSetting("serving", "{home}/serving", "the published serving file and Parquet exports BI tools read"),
+    RuntimeSetting("dashboard", None, "where every publish (and `crm-kpis dashboard`) writes the HTML dashboard (default: <serving>/dashboard)"),
     RuntimeSetting("quality", "{home}/quality", "Great Expectations (Data Docs), gate reports, failure reports"),
     RuntimeSetting("dagster_home", "{home}/.dagster_home", "Dagster's instance: run history of the CLI, the UI and the daemon"),
     RuntimeSetting("duckdb_memory_limit", "4GB", "DuckDB's memory cap for landing, dbt and publishing; larger work spills to disk"),
@@ -120,6 +121,7 @@ class Settings:
     engine: str
     dbt_target: Path
     serving: Path
+    dashboard: Path
     quality: Path
     dagster_home: Path
     warehouse_config: WarehouseConfig
@@ -177,6 +179,7 @@ class Settings:
             engine=values["engine"],
             dbt_target=Path(values["dbt_target"]).resolve(),
             serving=Path(values["serving"]),
+            dashboard=Path(values["dashboard"] or Path(values["serving"]) / "dashboard"),
             quality=Path(values["quality"]),
             dagster_home=Path(values["dagster_home"]).resolve(),
             warehouse_config=WarehouseConfig(memory_limit=values["duckdb_memory_limit"], threads=threads),

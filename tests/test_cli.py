@@ -19,7 +19,7 @@ def run(*arguments: str, home: Path) -> subprocess.CompletedProcess:
 def test_help_lists_the_commands(tmp_path):
     result = run("--help", home=tmp_path)
     assert result.returncode == 0
-    for command in ("generate", "map", "land", "load-source", "refresh", "demo"):
+    for command in ("generate", "map", "land", "load-source", "refresh", "demo", "dashboard"):
         assert command in result.stdout
 
 
@@ -32,6 +32,18 @@ def test_demo_generates_refreshes_publishes_and_summarises(tmp_path):
     assert "(holds)" in result.stderr
     assert ": published" in result.stdout and "win rate" in result.stdout and "ARR now" in result.stdout
     assert (tmp_path / "warehouse.duckdb").exists() and (tmp_path / "serving" / "warehouse.duckdb").exists()
+    # the publish wrote the dashboard, and the demo says where to open it
+    dashboard = tmp_path / "serving" / "dashboard" / "index.html"
+    assert "dashboard written to" in result.stderr and dashboard.exists()
+    assert f"Dashboard: {dashboard.resolve().as_uri()}" in result.stdout
+
+
+def test_dashboard_without_a_published_serving_file_fails_in_one_line(tmp_path):
+    result = run("dashboard", home=tmp_path)
+    assert result.returncode == 1 and not (tmp_path / "serving" / "dashboard").exists()
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"crm-kpis dashboard: error: no serving file at {tmp_path / 'serving' / 'warehouse.duckdb'}: "
+        "run `crm-kpis refresh` (or `make demo`) first")
 
 
 def test_land_failure_is_one_line_and_non_zero(tmp_path):

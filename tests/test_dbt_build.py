@@ -38,6 +38,16 @@ MARTS_EXPECTED_TESTS = {
     "dim_date": {"unique", "not_null"},
     "dim_stages": {"unique", "not_null", "between"},
     "fct_data_freshness": GRAIN_AND_KEYS,
+    "fct_insight_rep_activity_intensity": GRAIN_AND_KEYS | {"relationships", "between"},
+    "fct_insight_deal_activity_intensity": GRAIN_AND_KEYS | {"relationships", "between"},
+    "fct_insight_stage_win_probability": GRAIN_AND_KEYS | {"accepted_values", "between"},
+    "fct_insight_calibrated_pipeline": GRAIN_AND_KEYS | {"relationships", "accepted_values", "between"},
+    "fct_insight_forecast_backtest": GRAIN_AND_KEYS | {"relationships", "accepted_values"},
+    "fct_insight_stalled_deals": {"unique", "not_null", "unique_combination", "relationships", "accepted_values"},
+    "fct_insight_bundle_deal_size": GRAIN_AND_KEYS | {"relationships", "accepted_values", "between"},
+    "fct_insight_retention_by_cadence": GRAIN_AND_KEYS | {"relationships", "accepted_values", "between"},
+    "fct_insight_win_rate_movers": GRAIN_AND_KEYS | {"relationships", "accepted_values", "between"},
+    "fct_insight_lead_source_conversion": GRAIN_AND_KEYS | {"relationships", "between"},
 }
 CROSS_KPI_TESTS = {"assert_quota_bookings_equal_win_rate_won_amount", "assert_quota_bookings_equal_deal_size_won_amount",
                    "assert_mrr_movements_sum_to_the_monthly_change", "assert_company_forecast_actual_is_the_sum_of_teams"}

@@ -20,15 +20,14 @@ Teams: U1 and U2 are North, U3 is South.
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration.dbt.runner import run_dbt
 from orchestration.landing import land_directory
+from tests.exact_rows import assert_rows, rows
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hand_made"
 AS_OF = date(2025, 6, 15)
@@ -42,26 +41,6 @@ def warehouse(tmp_path_factory) -> Path:
     result = run_dbt(["build"], path, quiet=True, as_of=AS_OF)
     assert result.returncode == 0, result.stdout[-3000:]
     return path
-
-
-def rows(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return connection.execute(sql).fetchall()
-
-
-def same(actual: object, expected: object) -> bool:
-    if expected is None or actual is None:
-        return actual is None and expected is None
-    if isinstance(expected, float) or isinstance(actual, float):
-        return math.isclose(float(actual), float(expected), rel_tol=1e-9, abs_tol=1e-9)
-    return actual == expected
-
-
-def assert_rows(warehouse: Path, sql: str, expected: list[tuple]) -> None:
-    actual = rows(warehouse, sql)
-    assert len(actual) == len(expected), f"{len(actual)} rows, expected {len(expected)}:\n{actual}"
-    for got, want in zip(actual, expected):
-        assert len(got) == len(want) and all(same(g, w) for g, w in zip(got, want)), f"\n got  {got}\n want {want}"
 
 
 d = date.fromisoformat

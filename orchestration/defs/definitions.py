@@ -11,6 +11,7 @@ from dagster_dbt import DbtCliResource
 
 from expectations.manifest_rules import read_rules
 from orchestration.dbt.runner import dbt_executable
+from orchestration.defs.dashboard import dashboard_asset
 from orchestration.defs.automation import failure_sensor, landing_sensor, nightly_schedule, refresh_job
 from orchestration.defs.dbt.assets import dbt_model_assets
 from orchestration.defs.dbt.project import dbt_project, manifest_path
@@ -27,7 +28,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     job = refresh_job()
     return dg.Definitions(
         assets=[landing_assets(settings), dbt_model_assets(settings, project),
-                published_marts_asset(settings, rules.marts, manifest_path(settings))],
+                published_marts_asset(settings, rules.marts, manifest_path(settings)), dashboard_asset(settings)],
         asset_checks=[quality_gate_checks(settings, rules)],
         jobs=[job],
         schedules=[nightly_schedule(settings, job)],

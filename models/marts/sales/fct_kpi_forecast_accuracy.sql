@@ -9,11 +9,6 @@ with snapshots as (
     where is_month_end
 ),
 
-opportunities as (
-    select * from {{ ref('int_opportunities_enriched') }}
-    where is_kpi_eligible
-),
-
 submissions as (
     select * from {{ ref('int_forecast_submissions_unioned') }}
 ),
@@ -22,28 +17,12 @@ users as (
     select * from {{ ref('dim_users') }}
 ),
 
-periods as (
-    select * from {{ ref('int_reporting_periods') }}
-    where period_grain in ('month', 'quarter')
+reporting_periods as (
+    select * from {{ ref('int_forecast_periods') }}
 ),
 
 fx_rates as (
     select * from {{ ref('int_fx_rates_monthly') }}
-),
-
-data_start as (
-    select min(created_month) as month_start from opportunities
-),
-
-reporting_periods as (
-    select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_end,
-        cast({{ dbt.dateadd('day', -1, 'periods.period_start') }} as date) as forecast_snapshot_date
-    from periods
-    where periods.period_start >= (select month_start from data_start)
-        and periods.period_start <= {{ crm_kpis.as_of_date() }}
 ),
 
 available_snapshots as (
@@ -89,17 +68,7 @@ latest_submissions as (
 ),
 
 actuals as (
-    select
-        reporting_periods.period_grain,
-        reporting_periods.period_start,
-        opportunities.owner_id,
-        sum(opportunities.amount_reporting) as actual_amount
-    from reporting_periods
-    inner join opportunities
-        on opportunities.is_won
-        and opportunities.close_date >= reporting_periods.period_start
-        and opportunities.close_date <= reporting_periods.period_end
-    group by reporting_periods.period_grain, reporting_periods.period_start, opportunities.owner_id
+    select * from {{ ref('int_won_amount_by_period') }}
 ),
 
 owner_periods as (

@@ -1,0 +1,32 @@
+{#- Wilson score interval of a proportion successes / trials at var confidence_z (1.96 = 95 %).
+    Unlike the normal approximation it stays inside [0, 1] and is honest for small samples (a 2 of 2
+    win rate is not "certainly 100 %"). NULL when trials is 0. `side` is 'lower' or 'upper'. -#}
+{% macro wilson_bound(successes, trials, side) -%}
+    {%- set z = var('confidence_z', 1.96) | float -%}
+    {%- set sign = '-' if side == 'lower' else '+' -%}
+    {%- set n = '(1.0 * (' ~ trials ~ '))' -%}
+    {%- set p = '((1.0 * (' ~ successes ~ ')) / nullif(' ~ n ~ ', 0))' -%}
+    cast(case when ({{ trials }}) > 0 then least(1.0, greatest(0.0,
+        ({{ p }} + {{ z * z }} / (2 * {{ n }})
+            {{ sign }} {{ z }} * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z * z }} / (4 * {{ n }} * {{ n }})))
+        / (1 + {{ z * z }} / {{ n }})
+    )) end as {{ crm_kpis.type_double() }})
+{%- endmacro %}
+
+{#- Two-proportion z statistic of s1 / n1 against s2 / n2 with the pooled standard error: how many
+    standard errors apart two rates are (|z| >= 1.96: unlikely to be chance at 95 %). NULL when either
+    sample is empty or the pooled rate is 0 or 1 (no variance to compare against). -#}
+{% macro two_proportion_z(s1, n1, s2, n2) -%}
+    {%- set pooled = '((1.0 * ((' ~ s1 ~ ') + (' ~ s2 ~ '))) / nullif((' ~ n1 ~ ') + (' ~ n2 ~ '), 0))' -%}
+    cast(
+        ((1.0 * ({{ s1 }})) / nullif({{ n1 }}, 0) - (1.0 * ({{ s2 }})) / nullif({{ n2 }}, 0))
+        / nullif(sqrt({{ pooled }} * (1 - {{ pooled }}) * (1.0 / nullif({{ n1 }}, 0) + 1.0 / nullif({{ n2 }}, 0))), 0)
+    as {{ crm_kpis.type_double() }})
+{%- endmacro %}
+
+{#- A rate with its interval as three columns: `name`, `name`_ci_low and `name`_ci_high. -#}
+{% macro rate_with_interval(successes, trials, name) -%}
+    {{ crm_kpis.ratio(successes, trials) }} as {{ name }},
+    {{ crm_kpis.wilson_bound(successes, trials, 'lower') }} as {{ name }}_ci_low,
+    {{ crm_kpis.wilson_bound(successes, trials, 'upper') }} as {{ name }}_ci_high
+{%- endmacro %}
