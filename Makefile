@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 VENV_BIN := .venv/bin
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install system-packages manifest demo refresh dashboard ui test bench clean
+.PHONY: install system-packages manifest docs demo refresh dashboard ui lint test bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -14,6 +14,7 @@ $(UV):
 
 .venv/.installed: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON)
+	$(VENV_BIN)/python -m expectations.data_docs_assets fetch
 	touch $@
 
 install: .venv/.installed
@@ -26,6 +27,11 @@ system-packages:
 # `dagster dev` does through DbtProject.prepare_if_dev)
 manifest: install
 	$(VENV_BIN)/python -c "from orchestration.refresh import prepare_manifest; from orchestration.settings import Settings; prepare_manifest(Settings.from_environment())"
+
+# the files written from a rule's one home: the files source of dbt and docs/landing_contract.md from the
+# landing contract, docs/kpis.md's definitions from the dbt doc blocks (a test fails when they are stale)
+docs: install
+	$(VENV_BIN)/python -m orchestration.reference_docs
 
 demo: install
 	$(VENV_BIN)/crm-kpis demo

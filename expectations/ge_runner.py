@@ -98,4 +98,9 @@ class GreatExpectationsRunner:
             for old in results[keep_runs:]:
                 old.unlink(missing_ok=True)
         sites = self.context.build_data_docs()
-        return next(iter(sites.values()), None)
+        site = next(iter(sites.values()), None)
+        if site:
+            from expectations.data_docs_assets import localise
+
+            localise(Path(site.removeprefix("file://")).parent)
+        return site

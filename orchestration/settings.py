@@ -52,7 +52,7 @@ RUNTIME_SETTINGS: tuple[RuntimeSetting, ...] = (
     RuntimeSetting("serving", "{home}/serving", "the published serving file and Parquet exports BI tools read"),
     RuntimeSetting("dashboard", None, "where every publish (and `crm-kpis dashboard`) writes the HTML dashboard (default: <serving>/dashboard)"),
     RuntimeSetting("quality", "{home}/quality", "Great Expectations (Data Docs), gate reports, failure reports"),
-    RuntimeSetting("dagster_home", "{home}/.dagster_home", "Dagster's instance: run history of the CLI, the UI and the daemon"),
+    RuntimeSetting("dagster_home", "{home}/.dagster_home", "Dagster's instance (or DAGSTER_HOME): run history of the CLI, the UI and the daemon"),
     RuntimeSetting("duckdb_memory_limit", "4GB", "DuckDB's memory cap for landing, dbt and publishing; larger work spills to disk"),
     RuntimeSetting("duckdb_threads", None, "DuckDB threads (default: every core)"),
     RuntimeSetting("refresh_cron", "0 2 * * *", "when the nightly refresh runs (in the business time zone)"),

@@ -13,7 +13,7 @@ CLI = str(Path(sys.executable).parent / "crm-kpis")
 def run(*arguments: str, home: Path) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("CRM_KPIS_", "DAGSTER_HOME"))}
     environment["CRM_KPIS_HOME"] = str(home)
-    return subprocess.run([CLI, *arguments], capture_output=True, text=True, env=environment, timeout=300)
+    return subprocess.run([CLI, *arguments], capture_output=True, text=True, env=environment)
 
 
 def test_help_lists_the_commands(tmp_path):

@@ -112,7 +112,7 @@ def session(browser, published) -> Iterator[Session]:
     page = browser.new_page()
     opened = Session(page)
     page.goto(published["page"].as_uri())
-    page.wait_for_function("Number(document.body.dataset.rendered) >= 1", timeout=60_000)
+    page.wait_for_function("Number(document.body.dataset.rendered) >= 1", timeout=600_000)
     yield opened
     page.close()
 

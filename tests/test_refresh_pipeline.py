@@ -108,7 +108,7 @@ def scenario(tmp_path_factory):
     assert reader.stdout.readline().startswith("open")
     scenario.results["while_read"] = scenario.refresh()
     stop.touch()
-    scenario.results["reader"] = reader.communicate(timeout=30)
+    scenario.results["reader"] = reader.communicate(timeout=600)
     scenario.results["reader_exit"] = reader.returncode
     published = sha256(scenario.serving)
 
@@ -220,6 +220,12 @@ def test_good_data_is_published_with_its_record(scenario):
     log = query(scenario.serving, "select run_id, check_results from meta.publish_log order by published_at")
     assert len(log) == 3 and log[0][0] == first.run_id and '"passed": false' not in log[0][1]
     assert first.data_docs and Path(first.data_docs.removeprefix("file://")).exists()
+    # Data Docs styled offline: the pages load Bootstrap and friends from a copy in the site, not a CDN
+    index = Path(first.data_docs.removeprefix("file://"))
+    page = index.read_text()
+    for cdn in ("maxcdn.bootstrapcdn.com", "code.jquery.com", "unpkg.com", "cdnjs.cloudflare.com", "cdn.jsdelivr.net"):
+        assert cdn not in page, cdn
+    assert (index.parent / "static" / "vendor" / "bootstrap4.3.1" / "dist" / "css" / "bootstrap.min.css").exists()
 
 
 def test_a_reader_holding_the_serving_file_never_blocks_a_refresh(scenario):
@@ -288,7 +294,7 @@ def test_a_refresh_killed_mid_build_leaves_the_serving_file_and_the_rerun_publis
             break
     time.sleep(4)
     os.killpg(process.pid, 9)
-    process.wait(timeout=30)
+    process.wait(timeout=600)
     assert process.returncode == -9
     assert sha256(scenario.serving) == published, "a killed refresh touched the serving file"
 

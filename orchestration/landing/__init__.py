@@ -1,4 +1,4 @@
-"""Landing raw CRM files into the warehouse's `raw` schema (see ../shared/specs/raw_schema.md)."""
+"""Landing raw CRM files into the warehouse's `raw` schema (the contract: docs/landing_contract.md)."""
 
 from .errors import LandingAborted
 from .loader import FileResult, LandingReport, land_directory

@@ -1,4 +1,6 @@
-"""The landing contract of ../shared/specs/raw_schema.md, as data.
+"""The landing contract, as data: the one home of every raw table's columns, types, key, version column,
+required columns and value ranges. The landing reads it; `make docs` renders it into the files source of
+dbt (models/staging/files/_files__sources.yml) and the contract page (docs/landing_contract.md).
 
 One `TableContract` per raw table: its typed columns, the key that upserts are matched
 on, the column that decides which version of a row is newest, and the columns a file
@@ -30,11 +32,10 @@ class TableContract:
     description: str = ""
     # Key columns that may be null (then matched as null = null), e.g. channel for sales cost.
     nullable_key: tuple[str, ...] = field(default_factory=tuple)
-    # Closed ranges a value must lie in, else the row is rejected (raw_schema.md: probability 0-100).
+    # Closed ranges a value must lie in, else the row is rejected (probability 0-100).
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    def column_type(self, column: str) -> str:
-        return self.columns[column]
+    # What a column holds, where its name and type do not say it all
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def identifier_columns(self) -> frozenset[str]:
@@ -65,6 +66,7 @@ CONTRACTS: dict[str, TableContract] = {
             },
             key=("account_id",),
             required=("account_id", "account_name", "created_at", "updated_at"),
+            notes={"segment": "SMB, Mid-Market or Enterprise", "country": "ISO-3166 alpha-2", "owner_id": "a users.user_id"},
             description="Companies that are prospects or customers.",
         ),
         TableContract(
@@ -77,6 +79,8 @@ CONTRACTS: dict[str, TableContract] = {
             },
             key=("lead_id",),
             required=("lead_id", "created_at", "source", "updated_at"),
+            notes={"source": "the channel: webinar, referral, inbound, outbound, event, paid_search, partner, ... (seed lead_source_map)",
+                   "converted_opportunity_id": "the opportunity the lead became (else an opportunity naming it in lead_id)"},
             description="Leads with their originating channel and conversion.",
         ),
         TableContract(
@@ -95,6 +99,9 @@ CONTRACTS: dict[str, TableContract] = {
                 "created_at", "updated_at",
             ),
             ranges={"probability": (0, 100)},
+            notes={"opportunity_type": "new_business, upsell or renewal", "probability": "0-100; empty = the stage's default",
+                   "closed_at": "empty while open",
+                   "forecast_category": "pipeline, best_case, commit, omitted or closed", "stage": "a stage of seed opportunity_stages (or stage_map)"},
             description="Sales opportunities (deals), current state.",
         ),
         TableContract(
@@ -108,6 +115,7 @@ CONTRACTS: dict[str, TableContract] = {
             required=("opportunity_id", "changed_at", "stage"),
             version_column=None,
             ranges={"probability": (0, 100)},
+            notes={"changed_at": "when the change happened; the row holds the values after it"},
             description="One row per change of an opportunity, holding the values after it.",
         ),
         TableContract(
@@ -142,6 +150,7 @@ CONTRACTS: dict[str, TableContract] = {
             },
             key=("activity_id",),
             required=("activity_id", "activity_type", "occurred_at", "owner_id", "updated_at"),
+            notes={"activity_type": "call, email, meeting, task or other (seed activity_type_map)"},
             description="Calls, emails, meetings and tasks logged by users.",
         ),
         TableContract(
@@ -164,6 +173,7 @@ CONTRACTS: dict[str, TableContract] = {
             },
             key=("subscription_id",),
             required=("subscription_id", "account_id", "start_date", "mrr_amount", "currency"),
+            notes={"end_date": "the last day served; empty while running"},
             description="Recurring-revenue subscriptions (end_date null = running).",
         ),
         TableContract(
@@ -176,6 +186,8 @@ CONTRACTS: dict[str, TableContract] = {
             nullable_key=("channel",),
             required=("spend_month", "cost_type", "amount", "currency"),
             version_column=None,
+            notes={"spend_month": "the first day of the month", "cost_type": "marketing or sales",
+                   "channel": "a lead source; empty for sales cost"},
             description="Monthly marketing and sales spend by channel.",
         ),
         TableContract(
@@ -198,6 +210,7 @@ CONTRACTS: dict[str, TableContract] = {
             required=("currency", "rate_month", "rate"),
             version_column=None,
             optional_table=True,
+            notes={"rate": "units of the reporting currency's base (EUR in the seed) per unit", "rate_month": "the first day of the month"},
             description="Finance team's FX rates; override the fx_rates seed (optional).",
         ),
     ]

@@ -1,14 +1,5 @@
-{#- KPI 14. Customer acquisition cost per month and quarter. New customers = accounts whose first won
-    opportunity closed in the period. Company rows (scope 'company', channel 'all'): CAC =
-    (marketing + sales spend) / new customers. Channel rows (scope 'channel'): channel CAC = that
-    channel's marketing spend / new customers whose first won deal came from a lead of that channel
-    (customers without a lead are only in the company rows: no channel spend belongs to them).
-    CAC payback months = CAC / average MRR of those new customers at the end of their first-won month.
-    Every calendar month from the first quarter holding spend or a new customer up to the build month
-    (or the last month with data, if later) has a row, in both scopes and for every channel, so a
-    quarter row is exactly the sum of its month rows so far. Spend is unknown (NULL, and so is CAC) for
-    a month without a single spend row: a source without spend data (the CRM adapters) or a month the
-    spend files do not cover must not read as free, and a quarter holding such a month is unknown too. -#}
+{#- KPI 14, customer acquisition cost: defined in models/docs/kpi_definitions.md (doc `fct_kpi_customer_acquisition_cost`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with spend as (
     select * from {{ ref('int_acquisition_spend_unioned') }}
 ),

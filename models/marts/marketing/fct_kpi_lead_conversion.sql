@@ -1,5 +1,5 @@
-{#- KPI 4. Lead-to-opportunity rate. Cohort = leads created in the month (business time zone);
-    converted as of the build, and within 30 / 90 days of creation. Roll up by summing the counts. -#}
+{#- KPI 4, lead-to-opportunity rate: defined in models/docs/kpi_definitions.md (doc `fct_kpi_lead_conversion`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with leads as (
     select * from {{ ref('int_lead_conversions') }}
 )

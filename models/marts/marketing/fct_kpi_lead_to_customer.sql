@@ -1,7 +1,5 @@
-{#- KPI 5. Lead-to-customer rate. Cohort = leads created in the month; customers = leads whose
-    opportunity is won and KPI-eligible, as of the build: the converted opportunity, else the first
-    eligible one naming the lead, else (naming only an account) the account's first eligible one; see
-    int_lead_conversions. Roll up by summing the counts. -#}
+{#- KPI 5, lead-to-customer rate: defined in models/docs/kpi_definitions.md (doc `fct_kpi_lead_to_customer`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with leads as (
     select * from {{ ref('int_lead_conversions') }}
 )

@@ -1,11 +1,5 @@
-{#- KPI 12. Customer retention per month, quarter and year, by segment. Customers at a date are
-    accounts with MRR > 0 (without subscription data: a won deal in the trailing 12 months).
-    customers_start = at the end of the month before the period, customers_end = at the end of its
-    last month, new = customers at the end who were not at the start, so
-    retention_rate = (customers_end - new_customers) / customers_start = retained / start.
-    logo_churn_rate = churned / start. GRR = sum over start customers of min(end MRR, start MRR) /
-    start MRR, NRR = their end MRR / start MRR (NULL without subscription data). Counts and MRR
-    parts add up across segments within one period. -#}
+{#- KPI 12, customer retention: defined in models/docs/kpi_definitions.md (doc `fct_kpi_customer_retention`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with customer_months as (
     select * from {{ ref('int_customer_months') }}
 ),

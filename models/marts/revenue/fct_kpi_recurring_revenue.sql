@@ -1,7 +1,5 @@
-{#- KPI 11. MRR and ARR per month (subscriptions active on the month's last day) with the movements
-    that explain the change from the previous month: opening_mrr + new + reactivation + expansion +
-    contraction + churned + fx = mrr. Everything is additive across segments; MRR is a stock, so sum
-    it across segments, never across months. -#}
+{#- KPI 11, recurring revenue: defined in models/docs/kpi_definitions.md (doc `fct_kpi_recurring_revenue`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with account_months as (
     select * from {{ ref('int_mrr_account_months') }}
 ),

@@ -1,7 +1,5 @@
-{#- KPI 8. Completed activities per owner per ISO week and per month (business time zone), by type
-    (tasks count as other), activities per opportunity worked, and a leaderboard rank within the
-    owner's team for the period (1 = most completed activities). Counts roll up by summing;
-    opportunities_worked is a distinct count and does not roll up across periods or owners. -#}
+{#- KPI 8, activity level: defined in models/docs/kpi_definitions.md (doc `fct_kpi_activity_level`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with activities as (
     select * from {{ ref('int_activities_enriched') }}
     where is_completed and owner_id is not null

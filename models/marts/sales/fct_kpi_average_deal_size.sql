@@ -1,5 +1,5 @@
-{#- KPI 7. Won opportunities closed in the month: won amount / won count, plus median and largest.
-    Roll up by summing won_amount and won_count; medians do not roll up. -#}
+{#- KPI 7, average deal size: defined in models/docs/kpi_definitions.md (doc `fct_kpi_average_deal_size`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with won as (
     select * from {{ ref('int_opportunities_enriched') }}
     where is_kpi_eligible and is_won

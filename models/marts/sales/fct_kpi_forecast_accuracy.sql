@@ -1,9 +1,5 @@
-{#- KPI 10. Forecast accuracy per month and quarter, by team and for the company (level column).
-    pipeline_forecast = weighted pipeline as of the period's first day (the snapshot at the end of
-    the previous month) of deals expected to close in the period; submitted_forecast = each rep's
-    latest forecast_submissions row for exactly this period submitted before it started; actual =
-    won amount closed in the period. error = forecast - actual, ape = abs(error) / actual,
-    accuracy = 1 - ape, bias = error / actual; NULL when actual is 0 or no snapshot exists. -#}
+{#- KPI 10, forecast accuracy: defined in models/docs/kpi_definitions.md (doc `fct_kpi_forecast_accuracy`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with snapshots as (
     select * from {{ ref('int_pipeline_snapshots') }}
     where is_month_end

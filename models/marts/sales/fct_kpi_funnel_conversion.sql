@@ -1,7 +1,5 @@
-{#- KPI 6. Funnel stage conversion. Cohort = opportunities created in the month. A deal reached a
-    stage when history shows it at that stage or a later one of the won path (so a skipped stage
-    counts as reached); lost stages are not on the path. conversion_to_next = reached(next) /
-    reached(this); conversion_to_won = won / reached(this). Roll up by summing the counts. -#}
+{#- KPI 6, funnel stage conversion: defined in models/docs/kpi_definitions.md (doc `fct_kpi_funnel_conversion`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with intervals as (
     select * from {{ ref('int_opportunity_history_intervals') }}
 ),

@@ -1,6 +1,5 @@
-{#- KPI 9, second measure. Pipeline created in the month: every deal created in the month (business
-    time zone), whatever its status now, with its current amount at the created month's rate.
-    Counts and amounts roll up by summing. -#}
+{#- KPI 9, pipeline created: defined in models/docs/kpi_definitions.md (doc `fct_kpi_pipeline_created`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with opportunities as (
     select * from {{ ref('int_opportunities_enriched') }}
     where is_kpi_eligible

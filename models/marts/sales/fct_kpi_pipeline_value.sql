@@ -1,7 +1,5 @@
-{#- KPI 9. Open pipeline as of each month end and as of the build date, reconstructed from history:
-    count, amount and weighted amount (amount x probability / 100, the stage default when the deal
-    has none), in the reporting currency at the snapshot month's rate; `omitted` deals excluded.
-    Amounts add up across owners, stages and quarters of one snapshot, never across snapshots. -#}
+{#- KPI 9, pipeline value: defined in models/docs/kpi_definitions.md (doc `fct_kpi_pipeline_value`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with snapshots as (
     select * from {{ ref('int_pipeline_snapshots') }}
 )

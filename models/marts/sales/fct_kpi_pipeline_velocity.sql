@@ -1,8 +1,5 @@
-{#- KPI 15. Pipeline velocity per owner at each month end (and as of the build date): open deal count
-    x trailing-90-day win rate x trailing-90-day average deal size / trailing-90-day average won sales
-    cycle (days) = expected won value per day. The trailing window is the 90 days ending on the
-    snapshot date (business time zone). Velocity is a product of ratios and does not add up: for a
-    team, sum the parts (open_count, won/lost counts, won amount, cycle days) and recompute. -#}
+{#- KPI 15, pipeline velocity: defined in models/docs/kpi_definitions.md (doc `fct_kpi_pipeline_velocity`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with snapshots as (
     select * from {{ ref('int_pipeline_snapshots') }}
 ),

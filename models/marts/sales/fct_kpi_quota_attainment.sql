@@ -1,8 +1,5 @@
-{#- KPI 13. Quota attainment per rep and quota period: bookings (won amount closed between
-    period_start and period_end, business time zone, close month's rate, exactly as in
-    fct_kpi_win_rate) / quota_amount (at the period's first month's rate). Team and company
-    attainment = sum(bookings) / sum(quota); share of reps at or above quota = sum(is_attained) /
-    count(*). For the period holding the build date, pace = attainment / share of the period elapsed. -#}
+{#- KPI 13, quota attainment: defined in models/docs/kpi_definitions.md (doc `fct_kpi_quota_attainment`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with quotas as (
     select * from {{ ref('int_quotas_unioned') }}
 ),

@@ -1,6 +1,5 @@
-{#- KPI 2. Days from created date to close date (both business-time-zone dates) of deals closed in
-    the month, won and lost in their own columns. A close before creation is a data-quality defect:
-    excluded here, counted in fct_data_quality_issues. -#}
+{#- KPI 2, sales cycle length: defined in models/docs/kpi_definitions.md (doc `fct_kpi_sales_cycle`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with closed as (
     select
         *,

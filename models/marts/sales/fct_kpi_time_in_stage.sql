@@ -1,6 +1,5 @@
-{#- KPI 3. Days spent in each stage, for stage visits that ended in the month (business time zone).
-    A skipped stage counts as a visit of 0 days; a move back to an earlier stage is counted as a
-    regression of the stage it left. Roll up by summing visit_count and days_sum. -#}
+{#- KPI 3, time in stage: defined in models/docs/kpi_definitions.md (doc `fct_kpi_time_in_stage`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with visits as (
     select * from {{ ref('int_opportunity_stage_visits') }}
     where not is_current

@@ -1,5 +1,5 @@
-{#- KPI 1. Opportunities closed in the month (business time zone): won and lost counts and
-    amounts beside the ratios, so any roll-up sums the parts and divides. Open deals are in neither. -#}
+{#- KPI 1, win rate: defined in models/docs/kpi_definitions.md (doc `fct_kpi_win_rate`), the one home
+    of its definition (also rendered into docs/kpis.md). -#}
 with opportunities as (
     select * from {{ ref('int_opportunities_enriched') }}
     where is_kpi_eligible and is_closed
