@@ -223,6 +223,11 @@ class Settings:
         return self.serving / "warehouse.duckdb"
 
     @property
+    def metricflow_project(self) -> Path:
+        """The folder `crm-kpis metrics` lays MetricFlow's project out in (its profile reads the serving file)."""
+        return self.dbt_target / "metricflow"
+
+    @property
     def gate_reports(self) -> Path:
         return self.quality / "gate_reports"
 
