@@ -103,11 +103,13 @@ def test_sqlalchemy_inspector_lists_tables_and_columns_and_queries_a_mart(publis
     engine = sqlalchemy.create_engine(f"duckdb:///{published.record.serving_file}", connect_args={"read_only": True})
     try:
         inspector = sqlalchemy.inspect(engine)
-        assert "marts" in inspector.get_schema_names()
+        assert "warehouse.marts" in inspector.get_schema_names()  # duckdb-engine names schemas with their catalog
         tables = inspector.get_table_names(schema="marts")
         assert {"fct_kpi_win_rate", "fct_opportunities", "dim_users"} <= set(tables)
         columns = {column["name"]: str(column["type"]) for column in inspector.get_columns("fct_kpi_win_rate", schema="marts")}
         assert columns["won_count"] == "BIGINT" and columns["win_rate"] in ("DOUBLE", "FLOAT", "DOUBLE PRECISION")
+        assert inspector.get_pk_constraint("fct_kpi_win_rate", schema="marts")["constrained_columns"] == []
+        assert inspector.get_table_comment("fct_kpi_win_rate", schema="marts")["text"].startswith("KPI 1, win rate.")
         win_rate = sqlalchemy.Table("fct_kpi_win_rate", sqlalchemy.MetaData(), schema="marts", autoload_with=engine)
         statement = sqlalchemy.select(sqlalchemy.func.sum(win_rate.c.won_count), sqlalchemy.func.sum(win_rate.c.lost_count))
         with engine.connect() as connection:

@@ -11,7 +11,10 @@ the column types, and the dbt descriptions as table and column comments.
   counts are served as BIGINT (a count that does not fit fails the publish instead of losing digits), 4-byte
   FLOATs as DOUBLE; money stays DECIMAL and ratios DOUBLE as the models make them. The Parquet exports are
   written from the served tables, so they carry the same types.
-- Comments: every mart and column gets its dbt description, so a SQL client's catalog explains itself."""
+- Comments: every mart and column gets its dbt description, so a SQL client's catalog explains itself.
+- SQLAlchemy: duckdb-engine reflects keys (what Superset and `Table(autoload_with=...)` ask for) with
+  Postgres catalog queries that cast to REGCLASS, a type this DuckDB no longer has; the file defines it
+  (as the VARCHAR that pg_description.classoid is here), so reflection works from every client unchanged."""
 
 from __future__ import annotations
 
@@ -48,6 +51,12 @@ def attach_for_clients(connection: duckdb.DuckDBPyConnection, path: Path, alias:
     """Attach a new serving file in the storage format older readers open, and make it the default catalog."""
     connection.execute(f"attach '{path}' as {alias} (storage_version '{storage_version}')")
     connection.execute(f"use {alias}")
+    add_client_compatibility_types(connection)
+
+
+def add_client_compatibility_types(connection: duckdb.DuckDBPyConnection) -> None:
+    """Types that clients' catalog queries name (see the module's docstring), in the serving file's main schema."""
+    connection.execute("create type main.regclass as varchar")
 
 
 def served_select_list(connection: duckdb.DuckDBPyConnection, source: str, left_out: list[str]) -> str:
