@@ -3,7 +3,13 @@
     column adds up, so the share of closed deals lost to a reason is its lost_count over the closed_count
     of all reasons of the same cut, and win rate over all reasons equals fct_kpi_win_rate's. -#}
 with closed as (
-    select * from {{ ref('fct_opportunities') }}
+    select
+        opportunities.*,
+        case
+            when is_won then 'won'
+            else coalesce(nullif(trim(lost_reason), ''), 'unspecified')
+        end as outcome_reason
+    from {{ ref('fct_opportunities') }} as opportunities
     where counts_in_kpis and is_closed
 )
 
@@ -14,10 +20,7 @@ select
     industry,
     product_line,
     lead_source,
-    case
-        when is_won then 'won'
-        else coalesce(nullif(trim(lost_reason), ''), 'unspecified')
-    end as lost_reason,
+    outcome_reason as lost_reason,
     {{ crm_kpis.count_of('count(*)') }} as closed_count,
     {{ crm_kpis.count_of('sum(case when is_won then 1 else 0 end)') }} as won_count,
     {{ crm_kpis.count_of('sum(case when is_won then 0 else 1 end)') }} as lost_count,
@@ -26,14 +29,4 @@ select
     sum(case when is_won then 0 else amount_reporting end) as lost_amount,
     '{{ var("reporting_currency") }}' as reporting_currency
 from closed
-group by
-    close_month,
-    owner_id,
-    segment,
-    industry,
-    product_line,
-    lead_source,
-    case
-        when is_won then 'won'
-        else coalesce(nullif(trim(lost_reason), ''), 'unspecified')
-    end
+group by close_month, owner_id, segment, industry, product_line, lead_source, outcome_reason
