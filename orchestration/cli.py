@@ -247,7 +247,7 @@ def print_settings(settings: Settings) -> None:
     """Every setting, its environment variable and the value in effect."""
     print(f"settings of home {settings.home} (environment variables win over {settings.home / SETTINGS_FILE_NAME})")
     values = {"home": settings.home, "landing": settings.landing, "warehouse": settings.warehouse, "engine": settings.engine,
-              "dbt_target": settings.dbt_target, "serving": settings.serving, "quality": settings.quality,
+              "dbt_target": settings.dbt_target, "serving": settings.serving, "dashboard": settings.dashboard, "quality": settings.quality,
               "dagster_home": settings.dagster_home, "duckdb_memory_limit": settings.warehouse_config.memory_limit,
               "duckdb_threads": settings.warehouse_config.threads, "refresh_cron": settings.refresh_cron,
               "gate_max_row_change": settings.gate_max_row_change, "gate_max_bookings_change": settings.gate_max_bookings_change,
