@@ -11,6 +11,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from .dbt.runner import run_dbt
 from .generator import FORMATS, GeneratorSettings, WrittenTable, generate_landing
 from .landing import FileResult, LandingAborted, LandingReport, land_directory
@@ -21,6 +23,9 @@ from .dashboard import build_dashboard
 from .refresh import print_summary, run_refresh
 from .run_lock import WarehouseBusy, warehouse_lock
 from .serving.kpi_summary import print_kpi_summary
+from .serving.publish import last_publish
+from .serving.sql_prompt import SqlUnavailable, prompt, run_statement, serving_connection
+from .semantic import MetricsUnavailable, run_metricflow
 from .settings import RUNTIME_SETTINGS, SETTINGS_FILE_NAME, Settings, SettingsError, dbt_var_environment_variable, write_home_settings
 
 DEFAULT_AS_OF = date(2026, 6, 30)
@@ -133,6 +138,48 @@ def run_dashboard(serving: Path, out: Path) -> None:
     print(report.path.resolve().as_uri())
 
 
+# mf options whose value is a file the user names: relative to the user's folder, not mf's project folder
+MF_PATH_OPTIONS = ("--csv",)
+MF_COMMANDS = ("query", "list", "tutorial")
+
+
+def metricflow_arguments(arguments: list[str]) -> list[str]:
+    """`crm-kpis metrics ARGS` as mf's: a query unless ARGS start with an mf command (`list metrics`)."""
+    resolved = list(arguments)
+    for index, argument in enumerate(resolved):
+        if argument in MF_PATH_OPTIONS and index + 1 < len(resolved):
+            resolved[index + 1] = str(Path(resolved[index + 1]).resolve())
+        elif argument.startswith(tuple(option + "=" for option in MF_PATH_OPTIONS)):
+            option, _, value = argument.partition("=")
+            resolved[index] = f"{option}={Path(value).resolve()}"
+    if not resolved or resolved[0] not in MF_COMMANDS:
+        resolved = ["query", *resolved]
+    return resolved
+
+
+def run_metrics(settings: Settings, serving: Path, arguments: list[str]) -> int:
+    if not arguments:
+        raise CommandFailed("name metrics, e.g. `crm-kpis metrics --metrics win_rate --group-by metric_time__quarter,owner__team` "
+                            "(`crm-kpis metrics list metrics` lists them)")
+    try:
+        return run_metricflow(settings, metricflow_arguments(arguments), serving_file=serving).returncode
+    except MetricsUnavailable as error:
+        raise CommandFailed(str(error)) from None
+
+
+def run_sql(serving: Path, statement: str | None, as_csv: bool) -> None:
+    try:
+        if statement is None:
+            prompt(serving, (last_publish(serving) or {}).get("published_at") if serving.exists() else None)
+            return
+        with serving_connection(serving) as connection:
+            run_statement(connection, statement, as_csv=as_csv)
+    except SqlUnavailable as error:
+        raise CommandFailed(str(error)) from None
+    except duckdb.Error as error:
+        raise CommandFailed(str(error).splitlines()[0]) from None
+
+
 def run_refresh_command(settings: Settings) -> None:
     try:
         summary = run_refresh(settings)
@@ -200,11 +247,12 @@ def print_settings(settings: Settings) -> None:
     """Every setting, its environment variable and the value in effect."""
     print(f"settings of home {settings.home} (environment variables win over {settings.home / SETTINGS_FILE_NAME})")
     values = {"home": settings.home, "landing": settings.landing, "warehouse": settings.warehouse, "engine": settings.engine,
-              "dbt_target": settings.dbt_target, "serving": settings.serving, "quality": settings.quality,
+              "dbt_target": settings.dbt_target, "serving": settings.serving, "dashboard": settings.dashboard, "quality": settings.quality,
               "dagster_home": settings.dagster_home, "duckdb_memory_limit": settings.warehouse_config.memory_limit,
               "duckdb_threads": settings.warehouse_config.threads, "refresh_cron": settings.refresh_cron,
               "gate_max_row_change": settings.gate_max_row_change, "gate_max_bookings_change": settings.gate_max_bookings_change,
-              "gate_max_data_age_days": settings.gate_max_data_age_days, "serve_pii": settings.serve_pii}
+              "gate_max_data_age_days": settings.gate_max_data_age_days, "serve_pii": settings.serve_pii,
+              "serving_storage_version": settings.serving_storage_version}
     for setting in RUNTIME_SETTINGS:
         print(f"  {setting.environment_variable:<34} {values[setting.name]!s:<34} {setting.meaning}")
     for name, value in settings.dbt_variables.items():
@@ -269,6 +317,18 @@ def build_parser() -> argparse.ArgumentParser:
     dbt = command("dbt", "run dbt with the settings' engine and vars, e.g. `crm-kpis dbt build --select fct_kpi_win_rate`")
     dbt.add_argument("dbt_arguments", nargs=argparse.REMAINDER, help="dbt's own command and options")
 
+    metrics = command("metrics", "query the semantic layer (MetricFlow's mf query) on the published marts, e.g. "
+                      "`crm-kpis metrics --metrics win_rate --group-by metric_time__quarter,owner__team`")
+    metrics.add_argument("--serving", type=Path, default=None,
+                         help="the serving DuckDB file (default the published one); before any of mf's own options")
+    metrics.epilog = ("Every other option is MetricFlow's: --metrics, --group-by, --where, --order, --limit, --csv FILE, --explain; "
+                      "`crm-kpis metrics list metrics` / `list dimensions --metrics win_rate` list what there is.")
+
+    sql = command("sql", "a read-only SQL prompt on the published marts; -c runs one statement and prints the result")
+    sql.add_argument("-c", "--command", dest="statement", default=None, help="run this one statement and print its result")
+    sql.add_argument("--csv", action="store_true", help="with -c: print the result as CSV")
+    sql.add_argument("--serving", type=Path, default=None, help="the serving DuckDB file (default the published one)")
+
     command("settings", "show every setting, its environment variable and the value in effect")
 
     reset = command("reset", "remove the home's warehouse, serving file, reports and runs (keeps the landing files)")
@@ -278,7 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `crm-kpis metrics` passes MetricFlow's own options on as they are
+    arguments, passed_on = parser.parse_known_args(argv)
+    if passed_on and arguments.command != "metrics":
+        parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
     verbose = getattr(arguments, "verbose", False)
     level = logging.INFO if verbose else logging.CRITICAL
     logging.basicConfig(level=level, format="%(levelname)s %(message)s")
@@ -303,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
             run_demo(settings, arguments.opportunities, arguments.seed)
         elif arguments.command == "dbt":
             return run_dbt_command(settings, arguments.dbt_arguments)
+        elif arguments.command == "metrics":
+            return run_metrics(settings, arguments.serving or settings.serving_file, passed_on)
+        elif arguments.command == "sql":
+            run_sql(arguments.serving or settings.serving_file, arguments.statement, arguments.csv)
         elif arguments.command == "settings":
             print_settings(settings)
         elif arguments.command == "reset":

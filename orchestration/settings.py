@@ -60,6 +60,8 @@ RUNTIME_SETTINGS: tuple[RuntimeSetting, ...] = (
     RuntimeSetting("gate_max_bookings_change", "0.2", "total bookings may move by this share against the published version"),
     RuntimeSetting("gate_max_data_age_days", "3", "the newest opportunity change of each source may be at most this many days old"),
     RuntimeSetting("serve_pii", "0", "1 copies columns flagged as personal data (e-mail addresses) into the serving file"),
+    RuntimeSetting("serving_storage_version", "v0.10.0",
+                   "DuckDB storage format of the serving file: the oldest DuckDB release that must read it (v0.10.0: every DuckDB from 0.10 on)"),
 )
 
 
@@ -130,6 +132,7 @@ class Settings:
     gate_max_bookings_change: float
     gate_max_data_age_days: float
     serve_pii: bool
+    serving_storage_version: str
     # every dbt var: dbt_project.yml's defaults, overridden from the settings file and the environment
     dbt_variables: Mapping[str, Any]
 
@@ -188,6 +191,7 @@ class Settings:
             gate_max_bookings_change=gates[1],
             gate_max_data_age_days=gates[2],
             serve_pii=str(values["serve_pii"]).strip().lower() in ("1", "true", "yes"),
+            serving_storage_version=values["serving_storage_version"],
             dbt_variables=dbt_variables,
         )
 
@@ -221,6 +225,11 @@ class Settings:
     @property
     def serving_file(self) -> Path:
         return self.serving / "warehouse.duckdb"
+
+    @property
+    def metricflow_project(self) -> Path:
+        """The folder `crm-kpis metrics` lays MetricFlow's project out in (its profile reads the serving file)."""
+        return self.dbt_target / "metricflow"
 
     @property
     def gate_reports(self) -> Path:

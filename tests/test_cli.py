@@ -19,7 +19,7 @@ def run(*arguments: str, home: Path) -> subprocess.CompletedProcess:
 def test_help_lists_the_commands(tmp_path):
     result = run("--help", home=tmp_path)
     assert result.returncode == 0
-    for command in ("generate", "map", "land", "load-source", "refresh", "demo", "dashboard"):
+    for command in ("generate", "map", "land", "load-source", "refresh", "demo", "dashboard", "metrics", "sql"):
         assert command in result.stdout
 
 
@@ -36,6 +36,16 @@ def test_demo_generates_refreshes_publishes_and_summarises(tmp_path):
     dashboard = tmp_path / "serving" / "dashboard" / "index.html"
     assert "dashboard written to" in result.stderr and dashboard.exists()
     assert f"Dashboard: {dashboard.resolve().as_uri()}" in result.stdout
+    # the semantic layer and the SQL prompt work on what the demo published
+    assert (tmp_path / "serving" / "semantic_manifest.json").exists()
+    metrics = run("metrics", "--metrics", "win_rate,won_count,closed_count", "--group-by", "metric_time__quarter,owner__team",
+                  "--order", "metric_time__quarter,owner__team", home=tmp_path)
+    assert metrics.returncode == 0, metrics.stdout + metrics.stderr
+    assert "owner__team" in metrics.stdout and "win_rate" in metrics.stdout
+    sql = run("sql", "-c", "select sum(won_count) * 1.0 / sum(won_count + lost_count) as win_rate from fct_kpi_win_rate", "--csv",
+              home=tmp_path)
+    assert sql.returncode == 0, sql.stderr
+    assert sql.stdout.splitlines()[0] == "win_rate" and 0 < float(sql.stdout.splitlines()[1]) < 1
 
 
 def test_dashboard_without_a_published_serving_file_fails_in_one_line(tmp_path):

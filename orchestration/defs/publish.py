@@ -9,7 +9,9 @@ import dagster as dg
 from orchestration.defs.landing import TRANSIENT_FAILURE_RETRY
 from orchestration.defs.quality import mart_asset_key
 from orchestration.progress import say
+from orchestration.serving.client_format import mart_descriptions
 from orchestration.serving.publish import publish, withheld_columns
+from orchestration.serving.semantic_manifest import publish_semantic_manifest
 from orchestration.settings import Settings
 
 PUBLISHED_MARTS_KEY = dg.AssetKey(["serving", "published_marts"])
@@ -33,7 +35,10 @@ def published_marts_asset(settings: Settings, marts: list[str], manifest_path: P
         record = publish(settings.warehouse, settings.serving, context.run.run_id,
                          [{"check": outcome.check_name, "target": outcome.target, "passed": outcome.passed} for outcome in report.outcomes],
                          withheld=withheld_columns(manifest_path, settings.serve_pii), engine=settings.engine,
-                         config=settings.warehouse_config)
+                         config=settings.warehouse_config, descriptions=mart_descriptions(manifest_path),
+                         storage_version=settings.serving_storage_version)
+        # the metric definitions the served marts were built with, for `crm-kpis metrics`
+        publish_semantic_manifest(manifest_path, settings.serving)
         say(f"published {len(record.row_counts)} marts to {record.serving_file} and {record.parquet_folder}")
         return dg.MaterializeResult(metadata={
             "serving_file": str(record.serving_file), "parquet_folder": str(record.parquet_folder),

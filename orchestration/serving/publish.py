@@ -8,7 +8,8 @@ The file and the Parquet exports are made read-only (0444) so a client that forg
 cannot change them; a content checksum per mart is recorded so the next gate notices if one was.
 Columns holding personal data (dbt column meta `contains_pii`) are not copied unless
 CRM_KPIS_SERVE_PII=1. Each publish is recorded in `meta.publish_log` inside the serving file,
-history carried forward."""
+history carried forward. The file is written for clients older than this DuckDB (storage format, types,
+comments: orchestration/serving/client_format.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from typing import Any
 
 import duckdb
 
+from orchestration.serving.client_format import (DEFAULT_STORAGE_VERSION, MartDescription, attach_for_clients,
+                                                 comment_mart, served_select_list)
 from orchestration.settings import WarehouseConfig
 from orchestration.warehouse_connection import connect_warehouse
 
@@ -144,9 +147,12 @@ def _swap_parquet(serving_dir: Path, staged: Path, publish_id: str) -> Path:
 def publish(
     warehouse: Path, serving_dir: Path, run_id: str, check_results: list[dict[str, Any]],
     withheld: dict[str, list[str]] | None = None, engine: str = "duckdb", config: WarehouseConfig | None = None,
+    descriptions: dict[str, MartDescription] | None = None, storage_version: str = DEFAULT_STORAGE_VERSION,
 ) -> PublishRecord:
-    """`withheld`: per mart, columns not copied (personal data)."""
+    """`withheld`: per mart, columns not copied (personal data); `descriptions`: the marts' dbt descriptions,
+    written as comments; `storage_version`: the DuckDB storage format of the serving file."""
     withheld = withheld or {}
+    descriptions = descriptions or {}
     serving_dir.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(serving_dir)
     published_at = datetime.now(timezone.utc)
@@ -156,7 +162,9 @@ def publish(
     staged_parquet.mkdir()
     previous_file = serving_file(serving_dir)
 
-    with connect_warehouse(staged_file, read_only=False, config=config) as connection:
+    # the working DuckDB in memory, the staged file attached in the clients' storage format
+    with connect_warehouse(serving_dir / ".publishing-session", read_only=False, config=config, in_memory=True) as connection:
+        attach_for_clients(connection, staged_file, "serving", storage_version)
         connection.execute(f"attach '{warehouse.resolve()}' as work (read_only)")
         marts = [name for (name,) in connection.execute(
             "select table_name from information_schema.tables where table_catalog = 'work' and table_schema = 'marts' order by 1").fetchall()]
@@ -164,9 +172,9 @@ def publish(
         row_counts: dict[str, int] = {}
         checksums: dict[str, str] = {}
         for mart in marts:
-            left_out = withheld.get(mart, [])
-            columns = f"* exclude ({', '.join(left_out)})" if left_out else "*"
+            columns = served_select_list(connection, f"work.marts.{mart}", withheld.get(mart, []))
             connection.execute(f"create table marts.{mart} as select {columns} from work.marts.{mart}")
+            comment_mart(connection, f"marts.{mart}", descriptions.get(mart))
             row_counts[mart] = connection.execute(f"select count(*) from marts.{mart}").fetchone()[0]
             checksums[mart] = content_checksum(connection, f"marts.{mart}")
             connection.execute(f"copy marts.{mart} to '{staged_parquet / (mart + '.parquet')}' (format parquet)")
@@ -183,6 +191,8 @@ def publish(
             publish_id, run_id, published_at.replace(tzinfo=None), json.dumps(row_counts), bookings,
             json.dumps(check_results, default=str), json.dumps(checksums), json.dumps(withheld), engine])
         connection.execute("checkpoint")
+        connection.execute("use memory")
+        connection.execute("detach serving")
 
     with open(staged_file, "rb") as handle:  # on disk before it becomes visible
         os.fsync(handle.fileno())
