@@ -48,6 +48,11 @@ MARTS_EXPECTED_TESTS = {
     "fct_insight_retention_by_cadence": GRAIN_AND_KEYS | {"relationships", "accepted_values", "between"},
     "fct_insight_win_rate_movers": GRAIN_AND_KEYS | {"relationships", "accepted_values", "between"},
     "fct_insight_lead_source_conversion": GRAIN_AND_KEYS | {"relationships", "between"},
+    "fct_kpi_win_rate_by_lost_reason": GRAIN_AND_KEYS | {"relationships"},
+    "fct_opportunities": {"unique", "not_null", "relationships", "accepted_values", "between"},
+    "fct_leads": {"unique", "not_null"},
+    "fct_activities": {"unique", "not_null", "relationships", "between"},
+    "metricflow_time_spine": {"unique", "not_null"},
 }
 CROSS_KPI_TESTS = {"assert_quota_bookings_equal_win_rate_won_amount", "assert_quota_bookings_equal_deal_size_won_amount",
                    "assert_mrr_movements_sum_to_the_monthly_change", "assert_company_forecast_actual_is_the_sum_of_teams"}
