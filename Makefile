@@ -6,17 +6,27 @@ UV := .tools/bin/uv
 VENV_BIN := .venv/bin
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install manifest demo refresh ui test bench clean
+.PHONY: install install-engines manifest demo refresh ui test bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --inexact: a later `make install` keeps the engine extras that `make test` added
 .venv/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --inexact --python $(PYTHON)
 	touch $@
 
 install: .venv/.installed
+
+# the Postgres and Spark engines (extras postgres, spark) and what their tests need from Debian:
+# a Postgres server and Java (scripts/install_system_packages.sh, which does nothing when both are there)
+.venv/.installed-engines: .venv/.installed
+	$(UV) sync --frozen --inexact --extra postgres --extra spark --python $(PYTHON)
+	touch $@
+
+install-engines: .venv/.installed-engines
+	scripts/install_system_packages.sh
 
 # dbt's manifest, which the Dagster definitions read (crm-kpis refresh/demo also parse when it is stale)
 manifest: install
@@ -35,7 +45,7 @@ ui: manifest
 
 # two workers (pytest-xdist): most of the suite waits on dbt and Dagster start-up, not on the cores
 TEST_WORKERS ?= 2
-test: install
+test: install-engines
 	$(VENV_BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # 100k, 1M and 10M opportunities (about an hour and ~15 GB of scratch in data/bench); writes docs/benchmarks.md
