@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Iterator
 
+from orchestration.engines import DEFAULT_ENGINE, Engine, engine_name
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -32,21 +34,61 @@ def run_dbt(
     as_of: date | None = None,
     variables: dict[str, object] | None = None,
     target_dir: Path | None = None,
+    engine: Engine | str | None = None,
 ) -> subprocess.CompletedProcess:
     """One dbt invocation (each costs ~4 s of start-up, so callers prefer one `build`).
     `as_of` pins the build date of point-in-time KPIs (data generated for a past date needs it);
     `variables` are further dbt vars (crm_sources, calendar_start, ...). Artifacts (manifest, compiled
-    SQL, logs) go to `target_dir`, by default dbt_target_dir(warehouse)."""
-    environment = {**os.environ, "CRM_KPIS_WAREHOUSE": str(warehouse.resolve())}
-    command = [str(dbt_executable()), *arguments, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    SQL, logs) go to `target_dir`, by default dbt_target_dir(warehouse) (per engine but DuckDB's, since
+    switching the target forces a full parse).
+
+    `engine` (an open Engine, or a name; default CRM_KPIS_ENGINE, else duckdb) picks the dbt target and
+    its environment. dbt runs as a child process, except on Spark's in-process session, where it runs in
+    this process on the engine's session (its output is collected the same way)."""
+    chosen = engine if isinstance(engine, Engine) else None
+    name = chosen.name if chosen else engine_name(engine)
+    environment = {**os.environ, "CRM_KPIS_WAREHOUSE": str(warehouse.resolve()), "CRM_KPIS_ENGINE": name}
+    if chosen:
+        environment.update(chosen.dbt_environment(warehouse))
     target = target_dir or dbt_target_dir(warehouse)
-    command += ["--target-path", str(target), "--log-path", str(target / "logs")]
+    if target_dir is None and name != DEFAULT_ENGINE:
+        target = target.with_name(f"{target.name}_{name}")
+    options = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+               "--target-path", str(target), "--log-path", str(target / "logs")]
     all_variables = dict(variables or {})
     if as_of is not None:
         all_variables["as_of_date"] = as_of.isoformat()
     if all_variables:
-        command += ["--vars", json.dumps(all_variables)]
+        options += ["--vars", json.dumps(all_variables)]
+    if chosen is not None and chosen.runs_dbt_in_process:
+        return _run_dbt_in_process([*arguments, *options], environment, quiet)
+    command = [str(dbt_executable()), *arguments, *options]
     return subprocess.run(command, cwd=PROJECT_DIR, env=environment, capture_output=quiet, text=True)
+
+
+def _run_dbt_in_process(arguments: list[str], environment: dict[str, str], quiet: bool) -> subprocess.CompletedProcess:
+    """dbt's own runner in this process, with the environment it would have had as a child; its log lines
+    become the result's stdout, as a child's would."""
+    from dbt.cli.main import dbtRunner
+
+    lines: list[str] = []
+
+    def collect(event: object) -> None:
+        info = getattr(event, "info", None)
+        if info is not None and info.msg and info.level != "debug":
+            lines.append(str(info.msg))
+
+    previous = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(environment)
+    try:
+        result = dbtRunner(callbacks=[collect]).invoke([*(["--quiet"] if quiet else []), *arguments])
+    finally:
+        os.environ.clear()
+        os.environ.update(previous)
+    code = 0 if result.success else (1 if result.exception is None else 2)
+    output = "\n".join(lines) + (f"\n{result.exception}" if result.exception is not None else "")
+    return subprocess.CompletedProcess(["dbt", *arguments], code, stdout=output, stderr="")
 
 
 @contextlib.contextmanager

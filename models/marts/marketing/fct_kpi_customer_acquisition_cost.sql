@@ -86,7 +86,7 @@ by_scope as (
         {{ crm_kpis.sum_if_complete('marketing_spend') }} as marketing_spend,
         {{ crm_kpis.sum_if_complete('sales_spend') }} as sales_spend,
         {{ crm_kpis.sum_if_complete('marketing_spend') }} + {{ crm_kpis.sum_if_complete('sales_spend') }} as acquisition_spend,
-        sum(new_customers) as new_customers,
+        {{ crm_kpis.to_count('sum(new_customers)') }} as new_customers,
         sum(new_customer_mrr) as new_customer_mrr
     from by_period
     group by period_grain, period_start
@@ -99,7 +99,7 @@ by_scope as (
         {{ crm_kpis.sum_if_complete('marketing_spend') }},
         case when count(marketing_spend) = count(*) then 0 end,
         {{ crm_kpis.sum_if_complete('marketing_spend') }},
-        sum(new_customers),
+        {{ crm_kpis.to_count('sum(new_customers)') }},
         sum(new_customer_mrr)
     from by_period
     where channel <> 'none'
@@ -111,12 +111,12 @@ select
     period_grain,
     period_start,
     channel,
-    marketing_spend,
-    sales_spend,
-    acquisition_spend,
+    {{ crm_kpis.to_money('marketing_spend') }} as marketing_spend,
+    {{ crm_kpis.to_money('sales_spend') }} as sales_spend,
+    {{ crm_kpis.to_money('acquisition_spend') }} as acquisition_spend,
     new_customers,
     {{ crm_kpis.safe_divide('acquisition_spend', 'new_customers') }} as cac,
-    new_customer_mrr,
+    {{ crm_kpis.to_money('new_customer_mrr') }} as new_customer_mrr,
     {{ crm_kpis.safe_divide('new_customer_mrr', 'new_customers') }} as average_new_customer_mrr,
     {{ crm_kpis.safe_divide(crm_kpis.safe_divide('acquisition_spend', 'new_customers'), crm_kpis.safe_divide('new_customer_mrr', 'new_customers')) }} as cac_payback_months,
     '{{ var("reporting_currency") }}' as reporting_currency

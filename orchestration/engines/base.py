@@ -1,0 +1,143 @@
+"""What every engine offers the pipeline: its dbt target, the raw tables moved onto it, and its tables read
+back as Arrow or DuckDB tables (for comparisons, and for publishing from the engine)."""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+import pyarrow as pa
+
+# The schemas dbt builds (macros/generate_schema_name.sql) and the raw ones landing and the adapters fill.
+BUILT_SCHEMAS = ("reference", "staging", "intermediate", "marts", "snapshots")
+RAW_SCHEMA_PATTERN = re.compile(r"^raw(_[a-z0-9]+)?$")
+
+
+class EngineError(RuntimeError):
+    """An engine cannot be reached or cannot take the data; the message names what to do."""
+
+
+class Engine(abc.ABC):
+    """One warehouse engine. Use it as a context manager (or call close()): Postgres holds a connection and
+    Spark a JVM.
+
+    The DuckDB warehouse file stays where landing and the CRM loaders write: raw tables are landed there by
+    DuckDB's readers on every engine, then `copy_raw_tables` moves them onto the engine before dbt runs."""
+
+    #: the value of CRM_KPIS_ENGINE and the dbt target in profiles.yml
+    name: str = ""
+
+    @property
+    def dbt_target(self) -> str:
+        return self.name
+
+    #: dbt must run in this Python process (Spark's in-process session lives in it)
+    runs_dbt_in_process: bool = False
+
+    def dbt_environment(self, warehouse: Path) -> dict[str, str]:
+        """Environment variables the dbt process needs for this engine (profiles.yml reads them)."""
+        return {"CRM_KPIS_ENGINE": self.name, "CRM_KPIS_WAREHOUSE": str(warehouse.resolve())}
+
+    @abc.abstractmethod
+    def copy_raw_tables(self, warehouse: Path, schemas: Iterable[str] | None = None) -> dict[str, int]:
+        """Replace the engine's raw tables by the typed tables of the DuckDB warehouse's `raw` and
+        `raw_<source>` schemas (or the given ones); returns rows per `schema.table`."""
+
+    @abc.abstractmethod
+    def table_names(self, schema: str) -> list[str]:
+        """The tables and views of a schema, sorted; [] when the schema does not exist."""
+
+    @abc.abstractmethod
+    def read_table(self, schema: str, table: str) -> pa.Table:
+        """One table or view as Arrow, with DuckDB's types: decimals as decimals, timestamps as UTC
+        without a time zone (the project's convention), dates, booleans, strings."""
+
+    @abc.abstractmethod
+    def drop_built_schemas(self, schemas: Iterable[str] = BUILT_SCHEMAS) -> None:
+        """Remove dbt's schemas (with every table in them), e.g. before building another data set; the
+        raw schemas are left as they are."""
+
+    def read_schema(self, schema: str) -> dict[str, pa.Table]:
+        return {table: self.read_table(schema, table) for table in self.table_names(schema)}
+
+    def copy_schemas_to_duckdb(self, schemas: Iterable[str], connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        """Every table and view of the schemas as a DuckDB table of the same schema and name in `connection`
+        (replacing it); returns rows per `schema.table`."""
+        counts: dict[str, int] = {}
+        for schema in schemas:
+            connection.execute(f'create schema if not exists "{schema}"')
+            for table in self.table_names(schema):
+                data = self.read_table(schema, table)
+                connection.register("engine_table", data)
+                try:
+                    connection.execute(f'create or replace table "{schema}"."{table}" as select * from engine_table')
+                finally:
+                    connection.unregister("engine_table")
+                counts[f"{schema}.{table}"] = data.num_rows
+        return counts
+
+    def close(self) -> None:
+        """Release connections and processes (idempotent)."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        self.close()
+
+
+def raw_schemas(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """The DuckDB warehouse's raw schemas: `raw` (landed files) and `raw_<source>` (CRM adapters)."""
+    names = [name for (name,) in connection.execute(
+        "select distinct table_schema from information_schema.tables where table_catalog = current_database()").fetchall()]
+    return sorted(name for name in names if RAW_SCHEMA_PATTERN.match(name))
+
+
+def duckdb_tables(connection: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    return [name for (name,) in connection.execute(
+        "select table_name from information_schema.tables where table_schema = ? and table_catalog = current_database() "
+        "order by table_name", [schema]).fetchall()]
+
+
+def duckdb_columns(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) in table order."""
+    return [(name, data_type) for name, data_type in connection.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ? "
+        "and table_catalog = current_database() order by ordinal_position", [schema, table]).fetchall()]
+
+
+def naive_utc(table: pa.Table) -> pa.Table:
+    """Zone-aware timestamp columns as UTC wall-clock time without a zone, as DuckDB's TIMESTAMP holds them."""
+    columns = []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            column = column.cast(pa.timestamp(field.type.unit, tz="UTC")).cast(pa.timestamp(field.type.unit))
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def selected_raw_schemas(connection: duckdb.DuckDBPyConnection, schemas: Iterable[str] | None) -> list[str]:
+    available = raw_schemas(connection)
+    if schemas is None:
+        return available
+    chosen = list(schemas)
+    unknown = sorted(set(chosen) - set(available))
+    if unknown:
+        raise EngineError(f"the DuckDB warehouse has no schema {', '.join(unknown)} (it has: {', '.join(available) or 'none'})")
+    return chosen
+
+
+def read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    if not warehouse.exists():
+        raise EngineError(f"no DuckDB warehouse at {warehouse}: land the raw data first (crm-kpis land / load-source)")
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    connection.execute("set TimeZone = 'UTC'")
+    return connection
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} {rows}" for name, rows in counts.items())
