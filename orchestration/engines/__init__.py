@@ -8,7 +8,7 @@ an engine then offers:
     engine.copy_raw_tables(warehouse)          # raw, raw_<source> onto the engine (a no-op on DuckDB)
     run_dbt(["build"], warehouse, engine=engine)   # orchestration.dbt_build: the engine's target and environment
     engine.read_table("marts", "fct_kpi_win_rate")  # Arrow, with DuckDB's types
-    engine.copy_schemas_to_duckdb(["marts"], connection)   # e.g. to publish from the engine
+    engine.copy_to_duckdb(["marts"], connection)   # e.g. to publish from the engine
     engine.close()
 
 `orchestration.engines.parity.compare_tables` compares two engines' tables (money to the cent, ratios to 1e-9).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -64,13 +64,15 @@ class Engine(abc.ABC):
     def read_schema(self, schema: str) -> dict[str, pa.Table]:
         return {table: self.read_table(schema, table) for table in self.table_names(schema)}
 
-    def copy_schemas_to_duckdb(self, schemas: Iterable[str], connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
-        """Every table and view of the schemas as a DuckDB table of the same schema and name in `connection`
-        (replacing it); returns rows per `schema.table`."""
+    def copy_to_duckdb(self, names: Iterable[str], connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        """Tables of the engine as DuckDB tables of the same schema and name in `connection` (replacing them):
+        a name `schema` copies every table and view of it, `schema.table` that one; returns rows per
+        `schema.table`."""
         counts: dict[str, int] = {}
-        for schema in schemas:
+        for name in names:
+            schema, _, only = name.partition(".")
             connection.execute(f'create schema if not exists "{schema}"')
-            for table in self.table_names(schema):
+            for table in [only] if only else self.table_names(schema):
                 data = self.read_table(schema, table)
                 connection.register("engine_table", data)
                 try:
@@ -138,6 +140,3 @@ def read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
     connection.execute("set TimeZone = 'UTC'")
     return connection
 
-
-def counts_text(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{name} {rows}" for name, rows in counts.items())
