@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from engine_builds import EngineBuilds
+from orchestration.engines.local_postgres import LocalPostgres
 from orchestration.landing import LandingReport, land_directory
-from servers import PostgresServer
 
 
 class Warehouse:
@@ -43,8 +43,8 @@ def warehouse(tmp_path: Path) -> Warehouse:
 # --- engines: real servers, each data set built once per engine and per test process --------------------
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    server = PostgresServer().start()
+def postgres_server() -> Iterator[LocalPostgres]:
+    server = LocalPostgres().start()
     try:
         yield server
     finally:

@@ -14,7 +14,7 @@ import duckdb
 from orchestration.dbt_build import run_dbt
 from orchestration.engines import ENGINE_NAMES, Engine, engine_name
 from orchestration.engines.parity import compare_tables
-from servers import PostgresServer
+from orchestration.engines.local_postgres import LocalPostgres
 
 
 def engines_under_test() -> list[str]:
@@ -30,7 +30,7 @@ class EngineBuilds:
     tables the tests query (`read_back`: schemas or schema.table) read back into a DuckDB file of their own (DuckDB's build: the warehouse itself),
     so tests query every engine's results with the same SQL."""
 
-    def __init__(self, root: Path, postgres_server: Callable[[], PostgresServer]) -> None:
+    def __init__(self, root: Path, postgres_server: Callable[[], LocalPostgres]) -> None:
         self.root = root
         self.postgres_server = postgres_server
         self.results: dict[tuple[str, str], Path] = {}
@@ -50,7 +50,7 @@ class EngineBuilds:
             if self._spark is None:
                 # one session (one JVM start) for every Spark build of this process; its files stay out of
                 # the working folder
-                self._spark = SparkEngine(home=self.root / "spark")
+                self._spark = SparkEngine(home=self.root / "spark", settings={"spark.master": "local[2]"})
             self._spark.drop_built_schemas()
             return self._spark
         raise ValueError(name)

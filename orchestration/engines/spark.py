@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +44,11 @@ def spark_home() -> Path:
     return Path(configured) if configured else Path(os.environ.get("CRM_KPIS_HOME", "data")) / "spark"
 
 
-def session_settings(home: Path) -> dict[str, str]:
+def session_settings(home: Path, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     """The session's configuration: everything Spark writes goes under `home`; small shuffles for data that
     fits one machine (CRM_KPIS_SPARK_SHUFFLE_PARTITIONS, default 4 instead of Spark's 200)."""
     home = home.resolve()
-    return {
+    return {**{
         "spark.master": os.environ.get("CRM_KPIS_SPARK_MASTER", "local[*]"),
         "spark.app.name": "crm-kpis",
         "spark.driver.memory": os.environ.get("CRM_KPIS_SPARK_DRIVER_MEMORY", "2g"),
@@ -63,27 +63,28 @@ def session_settings(home: Path) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
-    }
+    }, **(overrides or {})}
 
 
 class SparkEngine(Engine):
     name = "spark"
     runs_dbt_in_process = True
 
-    def __init__(self, home: Path | None = None) -> None:
+    def __init__(self, home: Path | None = None, settings: Mapping[str, str] | None = None) -> None:
+        """`settings`: Spark configuration over the defaults of session_settings, e.g. {"spark.master": "local[2]"}."""
         self.home = (home or spark_home()).resolve()
+        self.settings = session_settings(self.home, settings)
         self._session: Any = None
 
     def dbt_environment(self, warehouse: Path) -> dict[str, str]:
         # a dbt in another process starts its own session from PYSPARK_SUBMIT_ARGS (dbt-spark's builder only
         # sets runtime options); only one process at a time can open the Derby metastore
-        arguments = " ".join(f"--conf {key}={value}" for key, value in session_settings(self.home).items()
-                             if key != "spark.master")
+        arguments = " ".join(f"--conf {key}={value}" for key, value in self.settings.items() if key != "spark.master")
         return {
             **super().dbt_environment(warehouse),
             "CRM_KPIS_SPARK_HOME": str(self.home),
             "SPARK_LOCAL_IP": "127.0.0.1",
-            "PYSPARK_SUBMIT_ARGS": f"--master {session_settings(self.home)['spark.master']} {arguments} pyspark-shell",
+            "PYSPARK_SUBMIT_ARGS": f"--master {self.settings['spark.master']} {arguments} pyspark-shell",
         }
 
     @property
@@ -103,7 +104,7 @@ class SparkEngine(Engine):
             # Spark binds the first network interface's address otherwise
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
             builder = SparkSession.builder.enableHiveSupport()
-            for key, value in session_settings(self.home).items():
+            for key, value in self.settings.items():
                 builder = builder.config(key, value)
             self._session = builder.getOrCreate()
             self._session.sparkContext.setLogLevel("ERROR")

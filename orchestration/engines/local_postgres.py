@@ -1,6 +1,6 @@
-"""Real engine servers for the tests, started from the project's own files (no mocks): a throw-away Postgres
-cluster (initdb into a temporary folder, 127.0.0.1 on a free port, stopped by its process id). Postgres and
-Java come from scripts/install_system_packages.sh (`make test` runs it)."""
+"""A throw-away local Postgres cluster for the tests and the engine benchmark (bench/engines.py): initdb into a
+temporary folder, 127.0.0.1 on a free port, stopped by its process id. The server itself comes from
+scripts/install_system_packages.sh (`make test` runs it)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class PostgresServer:
+class LocalPostgres:
     """A Postgres cluster of its own: superuser `postgres`, trust authentication on 127.0.0.1 only.
 
     initdb refuses to run as root, so as root the cluster belongs to the system user `postgres` (created by
@@ -63,7 +63,7 @@ class PostgresServer:
         os.chown(self.folder, owner.pw_uid, owner.pw_gid)
         return {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
 
-    def start(self) -> PostgresServer:
+    def start(self) -> LocalPostgres:
         as_user = self._run_as()
         initialised = subprocess.run(
             [postgres_binary("initdb"), "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--locale=C"],
