@@ -33,7 +33,7 @@ class DuckDBEngine(Engine):
 
     def read_table(self, schema: str, table: str) -> pa.Table:
         with read_only(self.warehouse) as connection:
-            return connection.execute(f'select * from "{schema}"."{table}"').to_arrow_table()
+            return connection.sql(f'select * from "{schema}"."{table}"').to_arrow_table()
 
     def drop_built_schemas(self, schemas: Iterable[str] = BUILT_SCHEMAS) -> None:
         with connect_warehouse(self.warehouse) as connection:
