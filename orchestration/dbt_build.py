@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterator
 
-from orchestration.engines import DEFAULT_ENGINE, Engine, engine_name
+from orchestration.engines import DEFAULT_ENGINE, Engine, engine_dbt_environment, engine_name
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,13 +43,12 @@ def run_dbt(
     switching the target forces a full parse).
 
     `engine` (an open Engine, or a name; default CRM_KPIS_ENGINE, else duckdb) picks the dbt target and
-    its environment. dbt runs as a child process, except on Spark's in-process session, where it runs in
-    this process on the engine's session (its output is collected the same way)."""
+    its environment. dbt runs as a child process, except when given an open Spark engine: then it runs in
+    this process on that engine's session (its output is collected the same way). Given the name spark,
+    the child starts a session of its own, so no other process may hold the Spark metastore meanwhile."""
     chosen = engine if isinstance(engine, Engine) else None
     name = chosen.name if chosen else engine_name(engine)
-    environment = {**os.environ, "CRM_KPIS_WAREHOUSE": str(warehouse.resolve()), "CRM_KPIS_ENGINE": name}
-    if chosen:
-        environment.update(chosen.dbt_environment(warehouse))
+    environment = {**os.environ, **(chosen.dbt_environment(warehouse) if chosen else engine_dbt_environment(name, warehouse))}
     target = target_dir or dbt_target_dir(warehouse)
     if target_dir is None and name != DEFAULT_ENGINE:
         target = target.with_name(f"{target.name}_{name}")

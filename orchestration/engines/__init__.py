@@ -25,7 +25,8 @@ ENGINE_VARIABLE = "CRM_KPIS_ENGINE"
 ENGINE_NAMES = ("duckdb", "postgres", "spark")
 DEFAULT_ENGINE = "duckdb"
 
-__all__ = ["BUILT_SCHEMAS", "DEFAULT_ENGINE", "ENGINE_NAMES", "Engine", "EngineError", "engine_name", "open_engine"]
+__all__ = ["BUILT_SCHEMAS", "DEFAULT_ENGINE", "ENGINE_NAMES", "Engine", "EngineError", "engine_dbt_environment", "engine_name",
+           "open_engine"]
 
 
 def engine_name(name: str | None = None) -> str:
@@ -53,3 +54,19 @@ def open_engine(name: str | None = None, warehouse: Path | None = None) -> Engin
     from orchestration.engines.spark import SparkEngine
 
     return SparkEngine()
+
+
+def engine_dbt_environment(name: str, warehouse: Path) -> dict[str, str]:
+    """The environment a dbt process needs for engine `name`, without connecting to it or starting it."""
+    chosen = engine_name(name)
+    if chosen == "postgres":
+        from orchestration.engines.postgres import PostgresEngine
+
+        return PostgresEngine(create_database=False).dbt_environment(warehouse)
+    if chosen == "spark":
+        from orchestration.engines.spark import SparkEngine
+
+        return SparkEngine().dbt_environment(warehouse)
+    from orchestration.engines.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine(warehouse).dbt_environment(warehouse)
