@@ -6,22 +6,31 @@ UV := .tools/bin/uv
 VENV_BIN := .venv/bin
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install system-packages manifest docs demo refresh dashboard ui lint test bench clean
+.PHONY: install install-engines system-packages manifest docs demo refresh dashboard ui lint test bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --inexact: a later `make install` keeps the engine extras that `make test` added
 .venv/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --inexact --python $(PYTHON)
 	$(VENV_BIN)/python -m expectations.data_docs_assets fetch
 	touch $@
 
 install: .venv/.installed
 
-# Debian packages the tests need (headless Chromium for the dashboard's browser tests); only what is missing
+# Debian packages the tests need, only what is missing: a Postgres server and Java for the engines'
+# tests, headless Chromium for the dashboard's browser tests (scripts/install_system_packages.sh)
 system-packages:
 	bash scripts/install_system_packages.sh
+
+# the Postgres and Spark engines (extras postgres, spark)
+.venv/.installed-engines: .venv/.installed
+	$(UV) sync --frozen --inexact --extra postgres --extra spark --python $(PYTHON)
+	touch $@
+
+install-engines: .venv/.installed-engines system-packages
 
 # dbt's manifest, which the Dagster definitions read (every crm-kpis refresh/demo parses it too;
 # `dagster dev` does through DbtProject.prepare_if_dev)
@@ -51,7 +60,12 @@ ui: manifest
 
 # two workers (pytest-xdist): most of the suite waits on dbt and Dagster start-up, not on the cores
 TEST_WORKERS ?= 2
-test: install system-packages
+# ruff on the Python, sqlfluff (dbt templater) on the models, singular tests and macros; `make test` runs it first
+lint: install
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/sqlfluff lint models tests/dbt macros
+
+test: install-engines lint
 	$(VENV_BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # 100k, 1M and 10M opportunities (about an hour and ~15 GB of scratch in data/bench); writes docs/benchmarks.md

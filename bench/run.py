@@ -154,7 +154,8 @@ def run_size(opportunities: int, base: Path, keep: bool, reuse_landing: bool = F
     result.steps.append(measured("publish", [python, "-m", "bench.steps", "publish", str(warehouse), str(serving)], environment))
     result.steps.append(measured("pipeline: core KPI subset", dbt_command(work, "run", "--full-refresh", "--select", *CORE_MODELS),
                                  environment, "dbt run of the models the 4 core KPIs need"))
-    reference_step = measured("reference: core KPI subset (SQL)", [python, "-m", "bench.core_kpis_reference", str(warehouse), str(work / "reference")], environment)
+    reference_step = measured("reference: core KPI subset (SQL)",
+                              [python, "-m", "bench.core_kpis_reference", str(warehouse), str(work / "reference")], environment)
     result.reference_seconds = sum(json.loads((work / "reference" / "seconds.json").read_text()).values())
     reference_step.note = f"{result.reference_seconds:.1f} s in the 4 queries"
     result.steps.append(reference_step)
@@ -166,7 +167,8 @@ def run_size(opportunities: int, base: Path, keep: bool, reuse_landing: bool = F
     result.disagreements = compare_core_kpis(warehouse, work / "reference", work / "pandas")
     result.consistent = not any(result.disagreements.values())
     print(f"  core KPIs agree (marts = reference = pandas): {result.consistent} {result.disagreements}", flush=True)
-    result.steps.append(measured("nightly changes (1 %)", [python, "-m", "bench.steps", "changes", str(warehouse), str(landing), str(NIGHTLY_SHARE)], environment))
+    result.steps.append(measured("nightly changes (1 %)",
+                                 [python, "-m", "bench.steps", "changes", str(warehouse), str(landing), str(NIGHTLY_SHARE)], environment))
     result.steps.append(measured("land (nightly)", [crm_kpis, "land", "--landing", str(landing), "--warehouse", str(warehouse)], environment))
     result.steps.append(measured("dbt build (nightly, incremental)", dbt_command(work, "build"), environment, "after 1 % new and changed rows"))
     (work / "result.json").write_text(json.dumps(asdict(result), indent=2))
@@ -186,7 +188,8 @@ def exponent(results: list[SizeResult], step: str) -> float | None:
 
 def machine() -> str:
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, {platform.system()} {platform.machine()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}"
+    return (f"{os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, {platform.system()} {platform.machine()}, "
+            f"Python {platform.python_version()}, DuckDB {duckdb.__version__}")
 
 
 def markdown(results: list[SizeResult], command: str) -> str:

@@ -1,10 +1,14 @@
-"""The quality gate: after dbt and before publishing, Great Expectations validates the finished marts of
-the working warehouse (and only the marts) against
+"""The quality gate: after dbt and before publishing, Great Expectations validates the finished marts, read
+from the engine that built them (the DuckDB warehouse, Postgres or Spark; only the marts), against
 
 - the marts' dbt tests and the cross-KPI dbt tests, read from the manifest of the build that made them
   (expectations/manifest_rules.py: the dbt YAML and tests/dbt/ are the one home of those rules);
 - the gate's own comparisons: row counts and total bookings against the last published version, each
   source's freshness (marts.fct_data_freshness), and whether the served file is still what was published.
+
+GE validates DataFrames (its pandas datasource) on every engine: its SQL datasource cannot read DuckDB, and
+one path means one set of results. Each mart is read once from the engine and typed as DuckDB types it, so
+a rule means the same whatever the engine; the cross-KPI tests run on the engine as dbt compiled them for it.
 
 Every check's name comes from expectations/checks.py. A validation that raised an exception is a failed
 check, never a pass. Data Docs are rebuilt on every run under the quality folder."""
@@ -14,11 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import duckdb
 import pandas as pd
 
 from expectations import checks as names
@@ -26,9 +32,9 @@ from expectations import suites
 from expectations.checks import GateCheck, gate_checks
 from expectations.ge_runner import GreatExpectationsRunner, _json_safe
 from expectations.manifest_rules import MARTS_SCHEMA, ManifestRules, read_rules
-from orchestration.serving.publish import last_publish, serving_file_changes, total_bookings
+from orchestration.engines import Engine, open_engine
+from orchestration.serving.publish import last_publish, serving_file_changes
 from orchestration.settings import Settings
-from orchestration.warehouse_connection import connect_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +95,7 @@ class GateReport:
         return path
 
     @classmethod
-    def load(cls, folder: Path, run_id: str) -> "GateReport | None":
+    def load(cls, folder: Path, run_id: str) -> GateReport | None:
         path = folder / f"{run_id}.json"
         if not path.exists():
             return None
@@ -114,7 +120,30 @@ def _ratio(now: float, published: float) -> float:
     return now / published if published else (1.0 if now == 0 else math.inf)
 
 
-def _change_frames(connection, serving_file: Path, marts: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+class MartSource:
+    """The marts as the engine holds them, each read once, as DataFrames typed the way DuckDB types them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def frame(self, mart: str) -> pd.DataFrame:
+        """The mart's rows (dates as ISO strings, as GE's value sets hold them); callers must not change it."""
+        if mart not in self._frames:
+            with duckdb.connect() as typing:
+                self._frames[mart] = _iso_dates(typing.from_arrow(self.engine.read_table(MARTS_SCHEMA, mart)).df())
+        return self._frames[mart]
+
+    def query(self, sql: str) -> pd.DataFrame:
+        return self.engine.query_frame(sql)
+
+
+def _bookings(source: MartSource) -> float:
+    """Won amount over all of win rate, as publish records it (orchestration.serving.publish.total_bookings)."""
+    return float(source.frame("fct_kpi_win_rate")["won_amount"].fillna(0).sum())
+
+
+def _change_frames(source: MartSource, serving_file: Path, marts: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     columns = ["measure", "published", "now", "ratio"]
     previous = last_publish(serving_file)
     if previous is None:
@@ -125,18 +154,23 @@ def _change_frames(connection, serving_file: Path, marts: list[str]) -> tuple[pd
     for mart, published in previous["row_counts"].items():
         if mart not in marts:
             continue
-        now = connection.execute(f"select count(*) from {MARTS_SCHEMA}.{mart}").fetchone()[0]
+        now = len(source.frame(mart))
         rows.append((mart, float(published), float(now), _ratio(now, published)))
-    bookings_now = total_bookings(connection)
+    bookings_now = _bookings(source)
     bookings_published = float(previous["total_bookings"] or 0)
     return (pd.DataFrame(rows, columns=columns),
             pd.DataFrame([("total bookings", bookings_published, bookings_now, _ratio(bookings_now, bookings_published))], columns=columns))
 
 
 def run_quality_gate(settings: Settings, run_id: str, manifest_path: Path) -> GateReport:
-    """Validate every check of expectations/checks.py on the working warehouse's marts; never raises for
-    a data problem, reports it (an exception in a check is a failure). `manifest_path`: the manifest
+    """Validate every check of expectations/checks.py on the marts of the settings' engine; never raises
+    for a data problem, reports it (an exception in a check is a failure). `manifest_path`: the manifest
     of the dbt build that made the marts."""
+    with open_engine(settings) as engine:
+        return _run_quality_gate(settings, run_id, manifest_path, MartSource(engine))
+
+
+def _run_quality_gate(settings: Settings, run_id: str, manifest_path: Path, source: MartSource) -> GateReport:
     rules = read_rules(manifest_path, settings.dbt_vars())
     runner = GreatExpectationsRunner(settings.quality / "gx")
     checks = {check.key: check for check in gate_checks(rules)}
@@ -155,36 +189,33 @@ def run_quality_gate(settings: Settings, run_id: str, manifest_path: Path) -> Ga
         outcomes.append(outcome)
         return outcome
 
-    with connect_warehouse(settings.warehouse, read_only=True, config=settings.warehouse_config) as connection:
-        def mart_frame(mart: str) -> pd.DataFrame:
-            return _iso_dates(connection.execute(f"select * from {MARTS_SCHEMA}.{mart}").df())
+    def mart_frame(mart: str) -> pd.DataFrame:
+        return source.frame(mart).copy()
 
-        referenced = {(test.referenced_mart, test.arguments["field"]) for tests in rules.tests.values()
-                      for test in tests if test.referenced_mart}
-        key_values = {(mart, column): sorted({value for value in _iso_dates(connection.execute(
-            f"select distinct {column} from {MARTS_SCHEMA}.{mart} where {column} is not null").df())[column]})
-            for mart, column in referenced}
+    referenced = {(test.referenced_mart, test.arguments["field"]) for tests in rules.tests.values()
+                  for test in tests if test.referenced_mart}
+    key_values = {(mart, column): sorted(set(source.frame(mart)[column].dropna())) for mart, column in referenced}
 
-        for mart in rules.marts:
-            tests = rules.tests.get(mart, [])
-            for blocking, name in ((True, names.MART_CHECK), (False, names.MART_WARNINGS_CHECK)):
-                selected = [test for test in tests if test.blocking is blocking]
-                if selected:
-                    record(name, mart, lambda mart=mart, selected=selected, name=name: suites.mart_suite(f"{name}__{mart}", selected, key_values),
-                           lambda mart=mart: mart_frame(mart), rules.grain(mart))
+    for mart in rules.marts:
+        tests = rules.tests.get(mart, [])
+        for blocking, name in ((True, names.MART_CHECK), (False, names.MART_WARNINGS_CHECK)):
+            selected = [test for test in tests if test.blocking is blocking]
+            if selected:
+                record(name, mart, lambda mart=mart, selected=selected, name=name: suites.mart_suite(f"{name}__{mart}", selected, key_values),
+                       lambda mart=mart: mart_frame(mart), rules.grain(mart))
 
-        _record_cross_kpi(record, rules, connection)
-        row_changes, bookings_change = _change_frames(connection, settings.serving_file, rules.marts)
-        row_bound, bookings_bound = settings.gate_max_row_change, settings.gate_max_bookings_change
-        record(names.ROW_COUNTS_CHECK, "fct_kpi_win_rate",
-               lambda: suites.change_suite(names.ROW_COUNTS_CHECK, 1 - row_bound, 1 / (1 - row_bound)), lambda: row_changes, ["measure"])
-        record(names.BOOKINGS_CHECK, "fct_kpi_win_rate",
-               lambda: suites.change_suite(names.BOOKINGS_CHECK, 1 - bookings_bound, 1 / (1 - bookings_bound)),
-               lambda: bookings_change, ["measure"])
-        freshness = record(names.FRESHNESS_CHECK, "fct_data_freshness", lambda: suites.freshness_suite(settings.gate_max_data_age_days),
-                           lambda: mart_frame("fct_data_freshness"), ["source_system", "measured_column"])
-        if not freshness.passed and not freshness.error:
-            freshness.note = _freshness_note(connection, settings.gate_max_data_age_days)
+    _record_cross_kpi(record, rules, source)
+    row_changes, bookings_change = _change_frames(source, settings.serving_file, rules.marts)
+    row_bound, bookings_bound = settings.gate_max_row_change, settings.gate_max_bookings_change
+    record(names.ROW_COUNTS_CHECK, "fct_kpi_win_rate",
+           lambda: suites.change_suite(names.ROW_COUNTS_CHECK, 1 - row_bound, 1 / (1 - row_bound)), lambda: row_changes, ["measure"])
+    record(names.BOOKINGS_CHECK, "fct_kpi_win_rate",
+           lambda: suites.change_suite(names.BOOKINGS_CHECK, 1 - bookings_bound, 1 / (1 - bookings_bound)),
+           lambda: bookings_change, ["measure"])
+    freshness = record(names.FRESHNESS_CHECK, "fct_data_freshness", lambda: suites.freshness_suite(settings.gate_max_data_age_days),
+                       lambda: mart_frame("fct_data_freshness"), ["source_system", "measured_column"])
+    if not freshness.passed and not freshness.error:
+        freshness.note = _freshness_note(source.frame("fct_data_freshness"), settings.gate_max_data_age_days)
 
     served = serving_file_changes(settings.serving_file) or []
     intact = record(names.INTACT_CHECK, "fct_kpi_win_rate", suites.intact_suite,
@@ -205,7 +236,7 @@ def run_quality_gate(settings: Settings, run_id: str, manifest_path: Path) -> Ga
     return GateReport(run_id=run_id, checked_at=datetime.now().isoformat(timespec="seconds"), outcomes=outcomes, data_docs=docs)
 
 
-def _record_cross_kpi(record: Callable, rules: ManifestRules, connection) -> None:
+def _record_cross_kpi(record: Callable, rules: ManifestRules, source: MartSource) -> None:
     """The cross-KPI dbt tests as one check: each test's compiled SQL returns the cells where two KPI
     tables disagree; any row fails it."""
     failures: list[dict[str, Any]] = []
@@ -216,7 +247,7 @@ def _record_cross_kpi(record: Callable, rules: ManifestRules, connection) -> Non
             errors.append(f"{test.name}: not compiled (the gate reads the manifest of the dbt build)")
             continue
         try:
-            frame = connection.execute(test.sql).df()
+            frame = source.query(test.sql)
         except Exception as exception:
             errors.append(f"{test.name}: {type(exception).__name__}: {str(exception).splitlines()[0]}")
             continue
@@ -234,14 +265,12 @@ def _record_cross_kpi(record: Callable, rules: ManifestRules, connection) -> Non
         outcome.passed = False
 
 
-def _freshness_note(connection, max_age_days: float) -> str:
-    stale = connection.execute(f"""
-        select source_system || ' ' || measured_column, coalesce(cast(newest_change_at as varchar), 'none'),
-            round(age_days, 1), as_of_date
-        from {MARTS_SCHEMA}.fct_data_freshness where newest_change_at is null or age_days > {max_age_days} or age_days < -1
-        order by 1""").fetchall()
-    listed = ", ".join(f"{what}: newest {newest} ({age} days old)" for what, newest, age, _ in stale)
-    as_of = stale[0][3] if stale else "today"
+def _freshness_note(freshness: pd.DataFrame, max_age_days: float) -> str:
+    stale = freshness[freshness["newest_change_at"].isna() | (freshness["age_days"] > max_age_days) | (freshness["age_days"] < -1)]
+    stale = stale.assign(what=stale["source_system"] + " " + stale["measured_column"]).sort_values("what")
+    listed = ", ".join(f"{row.what}: newest {'none' if pd.isna(row.newest_change_at) else row.newest_change_at} "
+                       f"({round(float(row.age_days), 1) if pd.notna(row.age_days) else 'none'} days old)" for row in stale.itertuples())
+    as_of = stale["as_of_date"].iloc[0] if len(stale) else "today"
     return (f"the data is older than {max_age_days:g} days at the build date {as_of}: {listed}. A refresh of new data "
             "fixes it; for data that is meant to be old, set CRM_KPIS_AS_OF_DATE (the demo's is 2026-06-30) or "
             "CRM_KPIS_GATE_MAX_DATA_AGE_DAYS")

@@ -39,6 +39,9 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+DATAFRAME_ASSET = "mart_frame"
+
+
 class GreatExpectationsRunner:
     """A file-backed GE context under the quality folder; suites and checkpoints are (re)defined from code."""
 
@@ -52,14 +55,23 @@ class GreatExpectationsRunner:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.context.variables.save()
         self.datasource = self.context.data_sources.add_or_update_pandas("warehouse")
+        self._batch: Any = None
+
+    def _batch_definition(self) -> Any:
+        """One DataFrame asset and batch definition for every suite: each is saved into the context's
+        project file, which costs a write per suite otherwise (seconds per gate); the frame is the batch
+        parameter of each run."""
+        if self._batch is None:
+            asset = next((asset for asset in self.datasource.assets if asset.name == DATAFRAME_ASSET), None) \
+                or self.datasource.add_dataframe_asset(DATAFRAME_ASSET)
+            self._batch = next(iter(asset.batch_definitions), None) or asset.add_batch_definition_whole_dataframe("whole")
+        return self._batch
 
     def validate(self, suite: Any, frame: pd.DataFrame, index_columns: list[str]) -> tuple[bool, list[dict], str | None]:
         """(passed, failures, error) of one suite on one DataFrame."""
         gx = self.gx
         name = suite.name
-        asset = next((asset for asset in self.datasource.assets if asset.name == name), None) \
-            or self.datasource.add_dataframe_asset(name)
-        batch = next(iter(asset.batch_definitions), None) or asset.add_batch_definition_whole_dataframe("whole")
+        batch = self._batch_definition()
         suite = self.context.suites.add_or_update(suite)
         validation = self.context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
         result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 5}

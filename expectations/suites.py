@@ -36,7 +36,7 @@ def _expectation(test: MartTest, key_values: dict[tuple[str, str], list[Any]]) -
     raise ValueError(f"no expectation for dbt test {test.test}")
 
 
-def mart_suite(name: str, tests: list[MartTest], key_values: dict[tuple[str, str], list[Any]]) -> "gx.ExpectationSuite":
+def mart_suite(name: str, tests: list[MartTest], key_values: dict[tuple[str, str], list[Any]]) -> gx.ExpectationSuite:
     """One mart's tests as one suite. `key_values`: each referenced mart column's values, for the
     relationships ((mart, column) -> values)."""
     import great_expectations as gx
@@ -44,7 +44,7 @@ def mart_suite(name: str, tests: list[MartTest], key_values: dict[tuple[str, str
     return gx.ExpectationSuite(name=name, expectations=[_expectation(test, key_values) for test in tests])
 
 
-def cross_kpi_suite() -> "gx.ExpectationSuite":
+def cross_kpi_suite() -> gx.ExpectationSuite:
     """On a frame of (test, disagreeing_cells), one row per cross-KPI dbt test: no cell may disagree."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
@@ -53,7 +53,7 @@ def cross_kpi_suite() -> "gx.ExpectationSuite":
         gxe.ExpectColumnValuesToBeBetween(column="disagreeing_cells", min_value=0, max_value=0)])
 
 
-def change_suite(name: str, min_ratio: float, max_ratio: float) -> "gx.ExpectationSuite":
+def change_suite(name: str, min_ratio: float, max_ratio: float) -> gx.ExpectationSuite:
     """On a frame of (measure, published, now, ratio): every ratio within the configured bounds."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
@@ -63,7 +63,7 @@ def change_suite(name: str, min_ratio: float, max_ratio: float) -> "gx.Expectati
     ])
 
 
-def freshness_suite(max_age_days: float) -> "gx.ExpectationSuite":
+def freshness_suite(max_age_days: float) -> gx.ExpectationSuite:
     """On marts.fct_data_freshness: every source's newest data is at most max_age_days old."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
@@ -74,7 +74,7 @@ def freshness_suite(max_age_days: float) -> "gx.ExpectationSuite":
     ])
 
 
-def intact_suite() -> "gx.ExpectationSuite":
+def intact_suite() -> gx.ExpectationSuite:
     """On a frame of (mart, published, now, intact): every served mart is as it was published."""
     import great_expectations as gx
     import great_expectations.expectations as gxe

@@ -13,19 +13,19 @@ from pathlib import Path
 
 import duckdb
 
+from .dashboard import build_dashboard
 from .dbt.runner import run_dbt
 from .generator import FORMATS, GeneratorSettings, WrittenTable, generate_landing
 from .landing import FileResult, LandingAborted, LandingReport, land_directory
 from .landing.landing_folder import landing_entries
 from .landing.source_tables import ADAPTER_SOURCES, load_source_tables
 from .mapping import MappingError, apply_mapping, load_mapping
-from .dashboard import build_dashboard
 from .refresh import print_summary, run_refresh
 from .run_lock import WarehouseBusy, warehouse_lock
+from .semantic import MetricsUnavailable, run_metricflow
 from .serving.kpi_summary import print_kpi_summary
 from .serving.publish import last_publish
 from .serving.sql_prompt import SqlUnavailable, prompt, run_statement, serving_connection
-from .semantic import MetricsUnavailable, run_metricflow
 from .settings import RUNTIME_SETTINGS, SETTINGS_FILE_NAME, Settings, SettingsError, dbt_var_environment_variable, write_home_settings
 
 DEFAULT_AS_OF = date(2026, 6, 30)

@@ -11,11 +11,11 @@ import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 
 class WarehouseBusy(Exception):

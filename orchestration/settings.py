@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -29,6 +30,9 @@ ENV_PREFIX = "CRM_KPIS_"
 # dbt vars whose environment variable is not CRM_KPIS_<VAR>
 DBT_VAR_ENVIRONMENT = {"crm_sources": "CRM_KPIS_SOURCES"}
 ENGINES = ("duckdb", "postgres", "spark")
+# engine postgres connects as psql does, by libpq's own variables (never from the settings file: secrets)
+POSTGRES_VARIABLES = {"PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSWORD": "password",
+                      "PGDATABASE": "dbname", "PGSSLMODE": "sslmode"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,8 @@ RUNTIME_SETTINGS: tuple[RuntimeSetting, ...] = (
     RuntimeSetting("home", "data", "folder of the landing files, warehouse, serving file and reports"),
     RuntimeSetting("landing", "{home}/landing", "landing folder"),
     RuntimeSetting("warehouse", "{home}/warehouse.duckdb", "the working DuckDB warehouse file (landing is always read by DuckDB)"),
-    RuntimeSetting("engine", "duckdb", "where dbt builds the models: duckdb, postgres or spark"),
+    RuntimeSetting("engine", "duckdb",
+                   "where dbt builds the models: duckdb, postgres or spark (Postgres connects by libpq's PG* variables, README \"Running on Postgres\")"),
     RuntimeSetting("dbt_target", "{home}/dbt", "dbt's manifest for Dagster and one folder per refresh run"),
     RuntimeSetting("serving", "{home}/serving", "the published serving file and Parquet exports BI tools read"),
     RuntimeSetting("dashboard", None, "where every publish (and `crm-kpis dashboard`) writes the HTML dashboard (default: <serving>/dashboard)"),
@@ -60,6 +65,10 @@ RUNTIME_SETTINGS: tuple[RuntimeSetting, ...] = (
     RuntimeSetting("gate_max_bookings_change", "0.2", "total bookings may move by this share against the published version"),
     RuntimeSetting("gate_max_data_age_days", "3", "the newest opportunity change of each source may be at most this many days old"),
     RuntimeSetting("serve_pii", "0", "1 copies columns flagged as personal data (e-mail addresses) into the serving file"),
+    RuntimeSetting("spark_home", "{home}/spark", "Spark's in-process session: its metastore and tables (engine spark)"),
+    RuntimeSetting("spark_master", "local[*]", "Spark's master for the in-process session (engine spark)"),
+    RuntimeSetting("spark_driver_memory", "2g", "memory of Spark's driver, the in-process session (engine spark)"),
+    RuntimeSetting("spark_shuffle_partitions", "4", "Spark's shuffle partitions: small for data that fits one machine, Spark's own default is 200"),
     RuntimeSetting("serving_storage_version", "v0.10.0",
                    "DuckDB storage format of the serving file: the oldest DuckDB release that must read it (v0.10.0: every DuckDB from 0.10 on)"),
 )
@@ -116,6 +125,17 @@ class WarehouseConfig:
 
 
 @dataclass(frozen=True)
+class SparkConfig:
+    """The in-process Spark session of engine spark (a cluster's connection is dbt's: CRM_KPIS_SPARK_METHOD,
+    _HOST, _TOKEN, ... in profiles.yml)."""
+
+    home: Path
+    master: str = "local[*]"
+    driver_memory: str = "2g"
+    shuffle_partitions: int = 4
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     landing: Path
@@ -127,6 +147,9 @@ class Settings:
     quality: Path
     dagster_home: Path
     warehouse_config: WarehouseConfig
+    spark: SparkConfig
+    # engine postgres: libpq's connection settings from PG* (host, port, user, password, dbname, sslmode)
+    postgres: Mapping[str, str]
     refresh_cron: str
     gate_max_row_change: float
     gate_max_bookings_change: float
@@ -137,7 +160,7 @@ class Settings:
     dbt_variables: Mapping[str, Any]
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+    def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read every setting once. `overrides` (dbt var or runtime setting names) win over all sources:
         a command line option, or the demo's fixed as-of date."""
         environ = os.environ if environ is None else environ
@@ -167,12 +190,15 @@ class Settings:
         unknown = sorted(set(from_file) - {setting.name for setting in RUNTIME_SETTINGS} - set(dbt_variables))
         if unknown:
             raise SettingsError(f"{home / SETTINGS_FILE_NAME}: unknown setting(s) {', '.join(unknown)}")
+        values["engine"] = (values["engine"] or "duckdb").strip().lower()
         if values["engine"] not in ENGINES:
             raise SettingsError(f"CRM_KPIS_ENGINE: unknown engine '{values['engine']}'; choose from {', '.join(ENGINES)}")
         try:
             threads = int(values["duckdb_threads"]) if values["duckdb_threads"] else (os.cpu_count() or 1)
             gates = (float(values["gate_max_row_change"]), float(values["gate_max_bookings_change"]),
                      float(values["gate_max_data_age_days"]))
+            spark = SparkConfig(home=Path(values["spark_home"]).resolve(), master=values["spark_master"],
+                                driver_memory=values["spark_driver_memory"], shuffle_partitions=int(values["spark_shuffle_partitions"]))
         except ValueError as error:
             raise SettingsError(f"a CRM_KPIS_ setting is not a number: {error}") from None
         return cls(
@@ -186,6 +212,8 @@ class Settings:
             quality=Path(values["quality"]),
             dagster_home=Path(values["dagster_home"]).resolve(),
             warehouse_config=WarehouseConfig(memory_limit=values["duckdb_memory_limit"], threads=threads),
+            spark=spark,
+            postgres={key: environ[variable] for variable, key in POSTGRES_VARIABLES.items() if environ.get(variable)},
             refresh_cron=values["refresh_cron"],
             gate_max_row_change=gates[0],
             gate_max_bookings_change=gates[1],
@@ -249,7 +277,7 @@ class Settings:
     def dbt_vars_argument(self) -> list[str]:
         return ["--vars", json.dumps(self.dbt_vars(), default=str)]
 
-    def with_overrides(self, **overrides: Any) -> "Settings":
+    def with_overrides(self, **overrides: Any) -> Settings:
         """The same settings with some values replaced (dbt vars by name, e.g. as_of_date)."""
         dbt_overrides = {name: value for name, value in overrides.items() if name in self.dbt_variables}
         fields = {name: value for name, value in overrides.items() if name not in dbt_overrides}

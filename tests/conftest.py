@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from orchestration.engines.local_postgres import LocalPostgres
 from orchestration.landing import LandingReport, land_directory
+from tests.engine_builds import EngineBuilds
 
 
 class Warehouse:
@@ -34,3 +37,27 @@ class Warehouse:
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
     return Warehouse(tmp_path)
+
+
+
+# --- engines: real servers, each data set built once per engine and per test process --------------------
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    server = LocalPostgres().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def engine_builds(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[EngineBuilds]:
+    builds = EngineBuilds(tmp_path_factory.mktemp("engine_builds"), lambda: request.getfixturevalue("postgres_server"))
+    try:
+        yield builds
+    finally:
+        builds.close()
+        if builds.build_seconds:
+            print("\nengine builds (s): " + ", ".join(f"{data_set} on {name} {seconds:.0f}"
+                                                     for (data_set, name), seconds in builds.build_seconds.items()))

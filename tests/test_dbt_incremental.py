@@ -27,6 +27,15 @@ def normalised(value: object) -> object:
     return round(value, 6) if isinstance(value, float) and math.isfinite(value) else value
 
 
+def live_rows(table: str) -> str:
+    """A table's rows as readers see them: an incremental model's tombstones (a soft delete that replaced its
+    activity's row, macros/incremental.sql) are no rows for its readers, and a full refresh writes none."""
+    if not table.startswith("intermediate"):
+        return f"select * from {table}"
+    tombstones = " where not is_tombstone" if table.endswith("int_activities_enriched") else ""
+    return f"select * exclude (loaded_at) from {table}{tombstones}"
+
+
 def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
     """Every mart and every incremental model, rows sorted."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
@@ -35,8 +44,7 @@ def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
         tables += [f"intermediate.{name}" for name in INCREMENTAL_MODELS]
         return {
             table: sorted(
-                (tuple(normalised(value) for value in row) for row in connection.execute(
-                    f"select * exclude (loaded_at) from {table}" if table.startswith("intermediate") else f"select * from {table}").fetchall()),
+                (tuple(normalised(value) for value in row) for row in connection.execute(live_rows(table)).fetchall()),
                 key=repr)
             for table in tables
         }

@@ -362,7 +362,7 @@ def test_manifest_holds_the_insight_tests(warehouse):
     # every ratio and interval column of every insight mart is range-tested, none forgotten by a misspelt key
     range_tested = {(node["depends_on"]["nodes"][0].split(".")[-1], node["column_name"]) for node in manifest["nodes"].values()
                     if node["resource_type"] == "test" and (node.get("test_metadata") or {}).get("name") == "between"}
-    for name, node in manifest["nodes"].items():
+    for _name, node in manifest["nodes"].items():
         if node["resource_type"] == "model" and node["name"].startswith("fct_insight_"):
             for column in node["columns"]:
                 if column.endswith(("_rate", "_ci_low", "_ci_high", "_probability")):

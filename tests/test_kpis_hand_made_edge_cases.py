@@ -27,11 +27,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from test_kpis_hand_made import assert_rows
 
 from orchestration.dbt.runner import run_dbt
 from orchestration.landing import land_directory
-
-from test_kpis_hand_made import assert_rows
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hand_made_edge_cases"
 AS_OF = date(2025, 4, 15)

@@ -258,9 +258,9 @@ def tiny_disk(tmp_path: Path):
 
 
 def test_a_full_disk_stops_the_run_and_claims_nothing(tmp_path: Path, tiny_disk: Path) -> None:
-    from orchestration.generator import GeneratorSettings, generate_landing
-
     import duckdb
+
+    from orchestration.generator import GeneratorSettings, generate_landing
 
     landing = tmp_path / "landing"
     generate_landing(GeneratorSettings(2000, 7, date(2026, 6, 30)), landing, "parquet")

@@ -374,17 +374,20 @@ def test_date_only_values_of_timestamp_columns_are_local_midnight_of_the_busines
 def test_timezone_names_the_zone_the_export_writes_its_times_in(tmp_path):
     # created is São Paulo wall-clock time (UTC-3); defaults.timezone also makes date-only values local there.
     # expected, a date column, holds a time: its business date (New York) of that São Paulo moment.
-    with_zones = lambda text: text.replace("tables:", "defaults: {timezone: America/Sao_Paulo}\ntables:", 1).replace(
-        "closed_at: closed", "closed_at: {column: closed, format: '%d/%m/%Y', timezone: Asia/Tokyo}")
+    def with_zones(text):
+        return text.replace("tables:", "defaults: {timezone: America/Sao_Paulo}\ntables:", 1).replace(
+            "closed_at: closed", "closed_at: {column: closed, format: '%d/%m/%Y', timezone: Asia/Tokyo}")
     assert mapped_dates(tmp_path, "D1,2017-03-31 23:30:00,01/04/2017,2017-04-01 23:30\n", "America/New_York", with_zones) == [
         ("2017-04-01 02:30:00", "2017-03-31 15:00:00", "2017-04-01", "2017-04-01 03:00:00")]
-    with_utc = lambda text: text.replace("expected_close_date: expected", "expected_close_date: {column: expected, timezone: UTC}")
+    def with_utc(text):
+        return text.replace("expected_close_date: expected", "expected_close_date: {column: expected, timezone: UTC}")
     assert mapped_dates(tmp_path, "D1,2017-03-31 23:30:00,,2017-04-01 02:30\n", "America/New_York", with_utc) == [
         ("2017-03-31 23:30:00", "", "2017-03-31", "2017-04-01 04:00:00")]
 
 
 def test_several_date_formats_and_a_value_matching_none(tmp_path):
-    formats = lambda text: text.replace("created_at: created", "created_at: {column: created, format: ['%d.%m.%Y %H:%M', '%d.%m.%Y']}")
+    def formats(text):
+        return text.replace("created_at: created", "created_at: {column: created, format: ['%d.%m.%Y %H:%M', '%d.%m.%Y']}")
     assert mapped_dates(tmp_path, "D1,31.03.2017 23:30,,\nD2,01.04.2017,,\n", "America/New_York", formats) == [
         ("2017-03-31 23:30:00", "", "", "2017-04-01 04:00:00"), ("2017-04-01 04:00:00", "", "", "2017-04-01 04:00:00")]
     with pytest.raises(MappingError, match=r"value does not match the date format '%d.%m.%Y %H:%M' or '%d.%m.%Y', "

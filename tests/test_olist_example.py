@@ -20,12 +20,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from test_kpis_hand_made import assert_rows
 
 from orchestration.dbt.runner import run_dbt
 from orchestration.landing import land_directory
 from orchestration.mapping import apply_mapping, load_mapping
-
-from test_kpis_hand_made import assert_rows
 
 PROJECT = Path(__file__).parent.parent
 EXPORT = Path(__file__).parent / "fixtures" / "olist_look_alike"

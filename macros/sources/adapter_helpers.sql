@@ -88,7 +88,9 @@
     {%- for column in ['is_deleted', '_fivetran_deleted'] if crm_kpis.has_column(relation, column) -%}
         {%- do flags.append('coalesce(' ~ crm_kpis.to_boolean(column) ~ ', false)') -%}
     {%- endfor -%}
-    {%- set is_deleted = '(' ~ (flags | join(' or ') if flags else 'false') ~ ')' -%}
+    {#- `1 = 0`, not `false`: on Spark (ANSI off) `from t where (false)` parses as the alias `where` with the
+        column list (false) -#}
+    {%- set is_deleted = '(' ~ (flags | join(' or ') if flags else '1 = 0') ~ ')' -%}
     {%- if deleted %}{{ is_deleted }}{% else %}not {{ is_deleted }}{% endif -%}
     {%- if current_only and crm_kpis.has_column(relation, '_fivetran_active') %}
         and coalesce({{ crm_kpis.to_boolean('_fivetran_active') }}, true)

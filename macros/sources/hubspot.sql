@@ -7,3 +7,9 @@
         else cast({{ dbt.safe_cast(expression, dbt.type_timestamp()) }} as date)
     end
 {%- endmacro %}
+
+{#- A HubSpot probability (0-1) as a percentage (0-100), through a decimal: as doubles 0.9 x 100 is
+    90.00000000000001. -#}
+{% macro hubspot_probability_percent(probability) -%}
+    {{ crm_kpis.to_ratio('cast(' ~ probability ~ ' as ' ~ api.Column.numeric_type('numeric', 18, 10) ~ ') * 100') }}
+{%- endmacro %}

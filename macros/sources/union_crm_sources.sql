@@ -5,7 +5,7 @@
     {%- set s = dbt.type_string() -%}
     {%- set ts = dbt.type_timestamp() -%}
     {%- set n = dbt.type_numeric() -%}
-    {%- set f = dbt.type_float() -%}
+    {%- set f = crm_kpis.type_ratio() -%}
     {%- set b = dbt.type_boolean() -%}
     {%- set i = dbt.type_bigint() -%}
     {{ return({
@@ -47,7 +47,7 @@
         'forecast_submissions': {'keys': ['user_id'], 'columns': [
             ('user_id', s), ('period_start', 'date'), ('period_end', 'date'), ('submitted_at', ts),
             ('forecast_amount', n), ('currency', s), ('forecast_category', s)]},
-        'fx_rates': {'keys': [], 'columns': [('currency', s), ('rate_month', 'date'), ('rate', n)]},
+        'fx_rates': {'keys': [], 'columns': [('currency', s), ('rate_month', 'date'), ('rate', crm_kpis.type_fx_rate())]},
         'deleted_records': {'keys': ['record_id'], 'columns': [
             ('table_name', s), ('record_id', s), ('loaded_at', ts)]},
     }) }}

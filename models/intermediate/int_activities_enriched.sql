@@ -1,21 +1,38 @@
 {#- One row per activity with its business-time-zone date, ISO week and month.
 
-    Incremental: activities are the largest table and append-mostly. Each run takes the rows landed
-    since the last run (watermark: landing time) and replaces them by activity_id (delete+insert).
-    A soft delete arrives as a changed row; staging drops it, so its key is taken from the deleted
-    records of the sources as a tombstone, replaces the old row and is removed by the post-hook. -#}
+    Incremental: activities are the largest table and append-mostly. Each run takes the rows landed since
+    the last run (watermark: landing time) and replaces what they change (macros/incremental.sql):
+    - by activity_id (DuckDB, Postgres): the new versions, and for a soft delete (a changed row that staging
+      drops) a tombstone from the sources' deleted records, which replaces the old row. Tombstones stay in
+      the table (is_tombstone); readers filter them, nothing is deleted outside dbt's own strategy;
+    - by month (Spark): every activity of each month that a new version, an old version of a changed
+      activity or a deleted one falls in, rebuilt from the sources (so a deleted activity is simply absent). -#}
 -- depends_on: {{ ref('int_deleted_records_unioned') }}
-{{ config(
-    materialized='incremental',
-    unique_key='activity_id',
-    incremental_strategy='delete+insert',
-    post_hook="delete from {{ this }} where is_tombstone"
-) }}
+{{ config(**crm_kpis.incremental_replace_config(key='activity_id', partition='occurred_month')) }}
 
-with activities as (
+{%- set by_partition = is_incremental() and crm_kpis.replaces_partitions() %}
+
+with all_activities as (
     select * from {{ ref('int_activities_unioned') }}
-    {% if is_incremental() %}
-    where loaded_at > (select max(loaded_at) from {{ this }})
+),
+
+{% if is_incremental() %}
+watermark as (
+    select max(loaded_at) as loaded_at from {{ this }}
+),
+
+deleted_since_watermark as (
+    select deleted.record_id as activity_id, deleted.loaded_at
+    from {{ ref('int_deleted_records_unioned') }} as deleted
+    where deleted.table_name = 'activities'
+        and deleted.loaded_at > (select loaded_at from watermark)
+),
+{% endif %}
+
+activities as (
+    select * from all_activities
+    {% if is_incremental() and not by_partition %}
+    where loaded_at > (select loaded_at from watermark)
     {% endif %}
 ),
 
@@ -44,7 +61,6 @@ live_activities as (
         occurred_at,
         occurred_date,
         cast({{ dbt.date_trunc('week', 'occurred_date') }} as date) as occurred_week,
-        cast({{ dbt.date_trunc('month', 'occurred_date') }} as date) as occurred_month,
         is_completed,
         owner_id,
         account_id,
@@ -52,36 +68,47 @@ live_activities as (
         lead_id,
         duration_minutes,
         loaded_at,
-        false as is_tombstone
+        false as is_tombstone,
+        cast({{ dbt.date_trunc('month', 'occurred_date') }} as date) as occurred_month
     from dated
 )
 
-{% if is_incremental() %}
-, tombstones as (
-    select
-        deleted.record_id as activity_id,
-        cast(null as {{ dbt.type_string() }}) as activity_type,
-        cast(null as {{ dbt.type_string() }}) as activity_type_value,
-        cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
-        cast(null as date) as occurred_date,
-        cast(null as date) as occurred_week,
-        cast(null as date) as occurred_month,
-        false as is_completed,
-        cast(null as {{ dbt.type_string() }}) as owner_id,
-        cast(null as {{ dbt.type_string() }}) as account_id,
-        cast(null as {{ dbt.type_string() }}) as opportunity_id,
-        cast(null as {{ dbt.type_string() }}) as lead_id,
-        cast(null as {{ dbt.type_int() }}) as duration_minutes,
-        deleted.loaded_at,
-        true as is_tombstone
-    from {{ ref('int_deleted_records_unioned') }} as deleted
-    where deleted.table_name = 'activities'
-        and deleted.loaded_at > (select max(loaded_at) from {{ this }})
+{% if by_partition %}
+, changed_months as (
+    select occurred_month from live_activities where loaded_at > (select loaded_at from watermark)
+    union
+    select previous.occurred_month
+    from {{ this }} as previous
+    where previous.activity_id in (
+        select activity_id from live_activities where loaded_at > (select loaded_at from watermark)
+        union
+        select activity_id from deleted_since_watermark
+    )
 )
-{% endif %}
 
+select * from live_activities
+where {{ crm_kpis.in_values('occurred_month', 'select occurred_month from changed_months') }}
+
+{% else %}
 select * from live_activities
 {% if is_incremental() %}
 union all
-select * from tombstones
+select
+    deleted.activity_id,
+    cast(null as {{ dbt.type_string() }}) as activity_type,
+    cast(null as {{ dbt.type_string() }}) as activity_type_value,
+    cast(null as {{ dbt.type_timestamp() }}) as occurred_at,
+    cast(null as date) as occurred_date,
+    cast(null as date) as occurred_week,
+    false as is_completed,
+    cast(null as {{ dbt.type_string() }}) as owner_id,
+    cast(null as {{ dbt.type_string() }}) as account_id,
+    cast(null as {{ dbt.type_string() }}) as opportunity_id,
+    cast(null as {{ dbt.type_string() }}) as lead_id,
+    cast(null as {{ dbt.type_bigint() }}) as duration_minutes,
+    deleted.loaded_at,
+    true as is_tombstone,
+    cast(null as date) as occurred_month
+from deleted_since_watermark as deleted
+{% endif %}
 {% endif %}

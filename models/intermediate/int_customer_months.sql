@@ -22,7 +22,7 @@ months as (
     select month_start, month_end
     from dates
     where date_day = month_start
-        and month_start >= (select min(close_month) from won)
+        and month_start >= (select min(won.close_month) from won)
         and month_start <= cast({{ dbt.date_trunc('month', crm_kpis.as_of_date()) }} as date)
 ),
 
@@ -41,7 +41,7 @@ recent_won_customers as (
     inner join won
         on won.close_date <= months.month_end
         and won.close_date > cast({{ dbt.dateadd('month', -12, 'months.month_end') }} as date)
-    where (select subscription_count from subscription_presence) = 0
+    where (select subscription_presence.subscription_count from subscription_presence) = 0
 )
 
 select account_id, month_start, mrr, 'subscriptions' as customer_basis from subscription_customers

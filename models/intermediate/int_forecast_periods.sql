@@ -10,5 +10,8 @@ select
     cast({{ dbt.dateadd('day', -1, 'period_start') }} as date) as forecast_snapshot_date
 from {{ ref('int_reporting_periods') }}
 where period_grain in ('month', 'quarter')
-    and period_start >= (select min(created_month) from {{ ref('int_opportunities_enriched') }} where is_kpi_eligible)
+    and period_start >= (
+        select min(opportunities.created_month) from {{ ref('int_opportunities_enriched') }} as opportunities
+        where opportunities.is_kpi_eligible
+    )
     and period_start <= {{ crm_kpis.as_of_date() }}

@@ -2,9 +2,15 @@
     (EUR in the shipped seed); a landed rate replaces the seed's for the same currency and month.
     Cross rates make any currency of the table the reporting currency: rate(c) / rate(reporting).
     The reporting currency is worth 1 in every calendar month, also months no rate table covers
-    (a single-currency CRM needs no rates at all). -#}
+    (a single-currency CRM needs no rates at all).
+
+    The cross rate is an exact decimal(28,12) on every engine, so every converted amount is exact too.
+    Against a base rate of 1 (the seed's own base) it is the landed or seeded rate itself; otherwise
+    it is rounded to 12 decimals (DuckDB divides decimals as doubles, which is exact to ~16 digits). -#}
+{%- set narrow = api.Column.numeric_type('numeric', 20, 12) %}
+
 with seed_rates as (
-    select upper(currency) as currency, cast(rate_month as date) as rate_month, cast(rate as {{ dbt.type_numeric() }}) as rate
+    select upper(currency) as currency, cast(rate_month as date) as rate_month, cast(rate as {{ crm_kpis.type_fx_rate() }}) as rate
     from {{ ref('fx_rates') }}
 ),
 
@@ -37,14 +43,18 @@ reporting as (
 select
     combined.currency,
     combined.rate_month,
-    combined.rate / reporting.reporting_rate as rate_to_reporting
+    case
+        when reporting.reporting_rate = 1 then combined.rate
+        -- decimal(20,12) operands: Spark keeps 18 decimals of their quotient, of decimal(28,12) ones only 10
+        else cast(cast(combined.rate as {{ narrow }}) / cast(reporting.reporting_rate as {{ narrow }}) as {{ crm_kpis.type_fx_rate() }})
+    end as rate_to_reporting
 from combined
 inner join reporting on combined.rate_month = reporting.rate_month
 union all
 select
     '{{ var("reporting_currency") }}' as currency,
     months.rate_month,
-    cast(1 as {{ dbt.type_numeric() }}) as rate_to_reporting
+    cast(1 as {{ crm_kpis.type_fx_rate() }}) as rate_to_reporting
 from months
 left join reporting on months.rate_month = reporting.rate_month
 where reporting.rate_month is null

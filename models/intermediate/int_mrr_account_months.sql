@@ -70,7 +70,7 @@ currency_months as (
         mrr_local as last_mrr_local
     from sequenced
     where (next_month is null or next_month > cast({{ dbt.dateadd('month', 1, 'month_start') }} as date))
-        and cast({{ dbt.dateadd('month', 1, 'month_start') }} as date) <= (select max(month_start) from months)
+        and cast({{ dbt.dateadd('month', 1, 'month_start') }} as date) <= (select max(months.month_start) from months)
 ),
 
 paired as (
@@ -115,15 +115,15 @@ with_past as (
 select
     account_id,
     month_start,
-    mrr,
-    12 * mrr as arr,
-    previous_mrr,
-    case when previous_mrr = 0 and mrr > 0 and not had_mrr_before then mrr else 0 end as new_mrr,
-    case when previous_mrr = 0 and mrr > 0 and had_mrr_before then mrr else 0 end as reactivation_mrr,
-    case when previous_mrr > 0 and mrr > previous_mrr_at_current_rate then mrr - previous_mrr_at_current_rate else 0 end as expansion_mrr,
-    case when previous_mrr > 0 and mrr > 0 and mrr < previous_mrr_at_current_rate then mrr - previous_mrr_at_current_rate else 0 end as contraction_mrr,
-    case when previous_mrr > 0 and mrr = 0 then -previous_mrr_at_current_rate else 0 end as churned_mrr,
-    previous_mrr_at_current_rate - previous_mrr as fx_mrr,
+    {{ crm_kpis.to_money('mrr') }} as mrr,
+    {{ crm_kpis.to_money('12 * mrr') }} as arr,
+    {{ crm_kpis.to_money('previous_mrr') }} as previous_mrr,
+    {{ crm_kpis.to_money('case when previous_mrr = 0 and mrr > 0 and not had_mrr_before then mrr else 0 end') }} as new_mrr,
+    {{ crm_kpis.to_money('case when previous_mrr = 0 and mrr > 0 and had_mrr_before then mrr else 0 end') }} as reactivation_mrr,
+    {{ crm_kpis.to_money('case when previous_mrr > 0 and mrr > previous_mrr_at_current_rate then mrr - previous_mrr_at_current_rate else 0 end') }} as expansion_mrr,
+    {{ crm_kpis.to_money('case when previous_mrr > 0 and mrr > 0 and mrr < previous_mrr_at_current_rate then mrr - previous_mrr_at_current_rate else 0 end') }} as contraction_mrr,
+    {{ crm_kpis.to_money('case when previous_mrr > 0 and mrr = 0 then -previous_mrr_at_current_rate else 0 end') }} as churned_mrr,
+    {{ crm_kpis.to_money('previous_mrr_at_current_rate - previous_mrr') }} as fx_mrr,
     case
         when previous_mrr = 0 and mrr > 0 and not had_mrr_before then 'new'
         when previous_mrr = 0 and mrr > 0 then 'reactivation'

@@ -1,5 +1,5 @@
 {#- Opportunities whose source gives no history row at all (an export, a sparse CRM), with the
-    values that matter at a point in time. The snapshot snp_opportunities_without_history keeps each
+    values that matter at a point in time. The model snp_opportunity_versions keeps each
     version of them (SCD2 on updated_at), so their history exists from the first refresh on. -#}
 {{ config(materialized='view') }}
 

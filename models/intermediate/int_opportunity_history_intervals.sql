@@ -1,13 +1,15 @@
 {#- Opportunity history as intervals: each change's values hold from valid_from until the next change
     (valid_to, NULL while current). An opportunity whose source has no history row gets its versions
-    from snapshot snp_opportunities_without_history instead (flagged): the first from its creation,
+    from snp_opportunity_versions instead (flagged): the first from its creation,
     each later one from its updated_at, so point-in-time questions see it, and see it right from the
     first refresh on. One without a creation time gets none.
 
     Incremental: history is append-mostly, but a new change closes the previous interval, so every
-    run rebuilds all intervals of the opportunities that received rows since the last run
-    (delete+insert on opportunity_id). Watermark: the landing time of the rows. -#}
-{{ config(materialized='incremental', unique_key='opportunity_id', incremental_strategy='delete+insert') }}
+    run rebuilds all intervals of the opportunities that received rows since the last run, replacing
+    them by opportunity_id (macros/incremental.sql); on Spark every opportunity of the same
+    opportunity_bucket is rebuilt with them (insert_overwrite of that partition). Watermark: the
+    landing time of the rows. -#}
+{{ config(**crm_kpis.incremental_replace_config(key='opportunity_id', partition='opportunity_bucket')) }}
 
 with history as (
     select * from {{ ref('int_opportunity_history_unioned') }}
@@ -22,7 +24,7 @@ stages as (
 ),
 
 versions_without_history as (
-    select * from {{ ref('snp_opportunities_without_history') }}
+    select * from {{ ref('snp_opportunity_versions') }}
 ),
 
 {% if is_incremental() %}
@@ -40,16 +42,28 @@ changed_opportunities as (
     where opportunities.loaded_at > (select loaded_at from watermark)
 ),
 
+rebuilt_opportunities as (
+    {% if crm_kpis.replaces_partitions() -%}
+    -- the partition of a changed opportunity is rewritten whole: every opportunity in it is rebuilt
+    select opportunity_id
+    from (select opportunity_id from history union select opportunity_id from opportunities) as known
+    where {{ crm_kpis.key_bucket('opportunity_id') }} in (
+        select {{ crm_kpis.key_bucket('opportunity_id') }} from changed_opportunities)
+    {%- else -%}
+    select opportunity_id from changed_opportunities
+    {%- endif %}
+),
+
 history_to_build as (
     select history.*
     from history
-    inner join changed_opportunities on history.opportunity_id = changed_opportunities.opportunity_id
+    inner join rebuilt_opportunities on history.opportunity_id = rebuilt_opportunities.opportunity_id
 ),
 
 opportunities_to_build as (
     select opportunities.*
     from opportunities
-    inner join changed_opportunities on opportunities.opportunity_id = changed_opportunities.opportunity_id
+    inner join rebuilt_opportunities on opportunities.opportunity_id = rebuilt_opportunities.opportunity_id
 ),
 {% else %}
 history_to_build as (
@@ -66,9 +80,9 @@ opportunities_without_history as (
     select
         versions.opportunity_id,
         case
-            when row_number() over (partition by versions.opportunity_id order by versions.dbt_valid_from) = 1
+            when row_number() over (partition by versions.opportunity_id order by versions.valid_from) = 1
                 then opportunities_to_build.created_at
-            else versions.dbt_valid_from
+            else versions.valid_from
         end as changed_at,
         versions.stage,
         versions.amount,
@@ -128,5 +142,6 @@ select
     coalesce(probability, default_probability) as effective_probability,
     forecast_category,
     is_derived_from_current_values,
-    loaded_at
+    loaded_at,
+    {{ crm_kpis.key_bucket('opportunity_id') }} as opportunity_bucket
 from sequenced

@@ -111,7 +111,7 @@ select
     {{ crm_kpis.to_business_date('exited_at') }} as exited_date,
     cast({{ dbt.date_trunc('month', crm_kpis.to_business_date('exited_at')) }} as date) as exited_month,
     {{ dbt.datediff('entered_at', 'exited_at', 'second') }} as duration_seconds,
-    {{ dbt.datediff('entered_at', 'exited_at', 'second') }} / 86400.0 as duration_days,
+    {{ crm_kpis.safe_divide(dbt.datediff('entered_at', 'exited_at', 'second'), '86400') }} as duration_days,
     next_stage,
     is_skipped,
     is_regression,

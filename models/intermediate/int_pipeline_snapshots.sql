@@ -31,7 +31,7 @@ month_end_snapshots as (
         true as is_month_end
     from dates
     where dates.date_day = dates.month_start
-        and dates.month_start >= (select month_start from first_month)
+        and dates.month_start >= (select first_month.month_start from first_month)
         and dates.month_end < {{ crm_kpis.as_of_date() }}
 ),
 

@@ -11,8 +11,8 @@ from dagster_dbt import DbtCliResource
 
 from expectations.manifest_rules import read_rules
 from orchestration.dbt.runner import dbt_executable
-from orchestration.defs.dashboard import dashboard_asset
 from orchestration.defs.automation import failure_sensor, landing_sensor, nightly_schedule, refresh_job
+from orchestration.defs.dashboard import dashboard_asset
 from orchestration.defs.dbt.assets import dbt_model_assets
 from orchestration.defs.dbt.project import dbt_project, manifest_path
 from orchestration.defs.landing import landing_assets

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+
 def write_failure_report(quality: Path, run_id: str, message: str, failed_steps: list[str]) -> Path:
     folder = quality / "failures"
     folder.mkdir(parents=True, exist_ok=True)

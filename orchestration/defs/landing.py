@@ -1,11 +1,12 @@
 """Landing: the files of the landing folder into the working warehouse's raw tables."""
 
 
-from typing import Iterator
+from collections.abc import Iterator
 
 # no `from __future__ import annotations`: Dagster reads the context parameter's annotation at definition time
 import dagster as dg
 
+from orchestration.engines import open_engine
 from orchestration.landing import LandingAborted, land_directory
 from orchestration.landing.contract import CONTRACTS
 from orchestration.progress import say
@@ -21,7 +22,7 @@ def raw_asset_key(table: str) -> dg.AssetKey:
 def landing_assets(settings: Settings) -> dg.AssetsDefinition:
     @dg.multi_asset(
         name="landed_raw_tables",
-        specs=[dg.AssetSpec(raw_asset_key(table), group_name="landing", kinds={"duckdb"},
+        specs=[dg.AssetSpec(raw_asset_key(table), group_name="landing", kinds={"duckdb"} if settings.engine == "duckdb" else {"duckdb", settings.engine},
                             description=f"raw.{table}: landed from <landing>/{table}/ (CSV, Parquet, JSON lines)")
                for table in CONTRACTS],
         retry_policy=TRANSIENT_FAILURE_RETRY,
@@ -43,6 +44,12 @@ def landing_assets(settings: Settings) -> dg.AssetsDefinition:
             raise dg.Failure(description=f"row accounting broken: {report.summary()}")
         for rejected in report.rejected_files:
             context.log.warning(f"rejected file {rejected.file_path}: {rejected.error}")
+        if settings.engine != "duckdb":
+            # the typed raw tables onto the engine dbt builds on (closed again: Spark's metastore takes one
+            # process at a time, and dbt's is next)
+            with open_engine(settings) as engine:
+                copied = engine.copy_raw_tables(settings.warehouse)
+            say(f"copied {len(copied)} raw tables ({sum(copied.values()):,} rows) onto {settings.engine}")
         for table in CONTRACTS:
             files = [result for result in report.files if result.table_name == table and result.status != "skipped"]
             yield dg.MaterializeResult(asset_key=raw_asset_key(table), metadata={

@@ -2,7 +2,7 @@
 every check named in expectations/checks.py, validated by expectations/gate.py."""
 
 
-from typing import Iterator
+from collections.abc import Iterator
 
 # no `from __future__ import annotations`: Dagster reads the context parameter's annotation at definition time
 import dagster as dg

@@ -1,8 +1,8 @@
 """Resources of the refresh job."""
 
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 # no `from __future__ import annotations`: Dagster reads the context parameter's annotation at definition time
 import dagster as dg

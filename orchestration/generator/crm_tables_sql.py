@@ -12,9 +12,22 @@ from dataclasses import dataclass
 from datetime import date
 
 from .reference_data import (
-    CHANNELS, COMPANY_KINDS, COMPANY_STEMS, COUNTRY_CURRENCY, COUNTRY_LEGAL_SUFFIX,
-    EUR_PER_UNIT, FIRST_NAMES, INDUSTRIES, LAST_NAMES, LOST_REASONS, OPEN_STAGES, PRODUCTS, REGIONS,
-    SEGMENTS, STAGE_DEFAULT_PROBABILITY, STAGE_FORECAST_CATEGORY,
+    CHANNELS,
+    COMPANY_KINDS,
+    COMPANY_STEMS,
+    COUNTRY_CURRENCY,
+    COUNTRY_LEGAL_SUFFIX,
+    EUR_PER_UNIT,
+    FIRST_NAMES,
+    INDUSTRIES,
+    LAST_NAMES,
+    LOST_REASONS,
+    OPEN_STAGES,
+    PRODUCTS,
+    REGIONS,
+    SEGMENTS,
+    STAGE_DEFAULT_PROBABILITY,
+    STAGE_FORECAST_CATEGORY,
 )
 
 
@@ -117,7 +130,7 @@ def tables_sql(settings: GeneratorSettings) -> list[str]:
             -- rep skill scales win rates between 0.65 and 1.35
             0.65 + 0.7 * rnd(k, 'skill') as skill
         from everyone""",
-        f"""create or replace table gen_reps as
+        """create or replace table gen_reps as
         select row_number() over (order by user_id) - 1 as rep_index, user_id, region, skill
         from gen_users where not is_manager""",
         # --- accounts -------------------------------------------------------------------------------------------
@@ -398,7 +411,7 @@ def line_items_query(settings: GeneratorSettings) -> str:
 
 def activities_query(settings: GeneratorSettings) -> str:
     """About five per deal: more for won deals, more meetings on deals that go well."""
-    return f"""
+    return """
         with per_deal as (
             select o.i, o.opportunity_id, o.owner_id, o.account_id, o.created_at, o.is_won, o.is_closed,
                 case when o.is_closed then o.close_ts else (select as_of from gen_settings)::timestamp end as end_ts,
@@ -442,7 +455,7 @@ def quotas_query(settings: GeneratorSettings) -> str:
 
 def subscriptions_query(settings: GeneratorSettings) -> str:
     """A subscription per won recurring deal; some churn, contract, or come back."""
-    return f"""
+    return """
         with won as (
             select o.i, o.account_id, o.currency, o.close_ts::date as start_date,
                 round(o.amount / 12, 2) as mrr,

@@ -6,15 +6,14 @@ import codecs
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
 from . import crm_tables_sql as sql
 from .crm_tables_sql import GeneratorSettings
-
 
 FORMATS = ("parquet", "csv", "csv-nordic", "jsonl")
 EXTENSION = {"parquet": "parquet", "csv": "csv", "csv-nordic": "csv", "jsonl": "jsonl"}

@@ -12,13 +12,15 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
+from ..settings import WarehouseConfig
+from ..warehouse_connection import connect_warehouse
 from .contract import CONTRACTS, LINEAGE_COLUMNS, TableContract
 from .errors import FileRejected, LandingAborted, is_write_failure
 from .file_options import FileOptions, resolve_options
@@ -27,8 +29,6 @@ from .landing_folder import LandingEntry, landing_entries
 from .metadata import LANDED_FILES, LOAD_RUNS, REJECTS, ensure_raw_schema, raw_table
 from .physical_lines import line_units
 from .typing_sql import ColumnTyping, column_typing, detect_decimal_separator
-from ..settings import WarehouseConfig
-from ..warehouse_connection import connect_warehouse
 
 log = logging.getLogger(__name__)
 CHECKSUM_CHUNK_BYTES = 8 * 1024 * 1024
@@ -168,7 +168,7 @@ class FileLander:
         self.connection = connection
         self.landing_dir = landing_dir
         self.load_id = load_id
-        self.loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        self.loaded_at = datetime.now(UTC).replace(tzinfo=None)
 
     def land(self, entry: LandingEntry) -> FileResult:
         """Land one file in its own transaction, checkpointed to disk before it counts as landed.
@@ -409,7 +409,8 @@ class FileLander:
             f"select count(*) from {raw_table(contract)} where _load_id = ? and _source_file = ?",
             [self.load_id, relative],
         ).fetchone()[0]
-        if result.rows_read != result.rows_landed + result.rows_rejected or accounted != result.rows_landed or in_raw != result.rows_inserted + result.rows_updated:
+        if (result.rows_read != result.rows_landed + result.rows_rejected or accounted != result.rows_landed
+                or in_raw != result.rows_inserted + result.rows_updated):
             raise FileRejected(
                 f"row accounting failed (read {result.rows_read}, landed {result.rows_landed}, "
                 f"rejected {result.rows_rejected}, written {in_raw}); nothing of the file was kept"
@@ -452,8 +453,8 @@ def land_directory(
     success, and every file landed before it is whole on disk."""
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing folder {landing_dir} does not exist")
-    load_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    started_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    load_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    started_at = datetime.now(UTC).replace(tzinfo=None)
     with connect_warehouse(warehouse_path, config=config) as connection:
         ensure_raw_schema(connection)
         lander = FileLander(connection, landing_dir.resolve(), load_id)
@@ -472,7 +473,7 @@ def land_directory(
             connection.execute(
                 f"insert into {LOAD_RUNS} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    load_id, started_at, datetime.now(timezone.utc).replace(tzinfo=None), report.count("landed"),
+                    load_id, started_at, datetime.now(UTC).replace(tzinfo=None), report.count("landed"),
                     report.count("skipped"), report.count("rejected"), report.rows_read, report.rows_landed,
                     report.rows_rejected, report.invariant_holds, report.count("ignored"),
                 ],

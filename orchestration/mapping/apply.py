@@ -21,7 +21,14 @@ from orchestration.landing.file_source import quote_identifier, quote_literal
 
 from .errors import MappingError
 from .relation import (
-    Relation, build_relation, line_of, literal, lookup_found_sql, lookup_spelling, mapped, trimmed,
+    Relation,
+    build_relation,
+    line_of,
+    literal,
+    lookup_found_sql,
+    lookup_spelling,
+    mapped,
+    trimmed,
 )
 from .spec import ColumnRule, ExportFile, Lookup, Mapping, TableMapping
 from .temporal import TEMPORAL_TYPES, Zones, formatted_sql, unformatted_sql

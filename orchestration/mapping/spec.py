@@ -36,9 +36,9 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.settings import dbt_project_vars
 from orchestration.landing.contract import CONTRACTS
 from orchestration.landing.file_source import quote_identifier, quote_literal
+from orchestration.settings import dbt_project_vars
 
 from .canonical import CanonicalValues, canonical_values
 from .document import as_bool, as_mapping, as_text, check_settings, read_document

@@ -68,7 +68,8 @@ def print_kpi_summary(warehouse: Path) -> None:
     with connect_warehouse(warehouse, read_only=True) as connection:
         (since, won, lost, win_rate, value_win_rate, deal_size, cycle, currency, lead_conversion, open_amount, weighted_amount,
          arr, nrr, logo_retention, quarter, attainment, share_at_quota, cac) = connection.execute(KPI_SUMMARY_SQL).fetchone()
-        issues = connection.execute("select table_name || '.' || issue_type, row_count from marts.fct_data_quality_issues where row_count > 0 order by 1").fetchall()
+        issues = connection.execute("select table_name || '.' || issue_type, row_count from marts.fct_data_quality_issues "
+                                    "where row_count > 0 order by 1").fetchall()
     print(f"\nKPIs for the 12 months from {since:%Y-%m} (marts schema):")
     print(f"  win rate                 {_percent(win_rate):>8}   ({won:,} won / {won + lost:,} closed)")
     print(f"  value win rate           {_percent(value_win_rate):>8}")

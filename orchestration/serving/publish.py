@@ -17,14 +17,13 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from orchestration.serving.client_format import (DEFAULT_STORAGE_VERSION, MartDescription, attach_for_clients,
-                                                 comment_mart, served_select_list)
+from orchestration.serving.client_format import DEFAULT_STORAGE_VERSION, MartDescription, attach_for_clients, comment_mart, served_select_list
 from orchestration.settings import WarehouseConfig
 from orchestration.warehouse_connection import connect_warehouse
 
@@ -155,7 +154,7 @@ def publish(
     descriptions = descriptions or {}
     serving_dir.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(serving_dir)
-    published_at = datetime.now(timezone.utc)
+    published_at = datetime.now(UTC)
     publish_id = published_at.strftime("%Y%m%dT%H%M%S%fZ")
     staged_file = serving_dir / f".publishing-{publish_id}.duckdb"
     staged_parquet = serving_dir / f".publishing-{publish_id}-parquet"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 import duckdb
 

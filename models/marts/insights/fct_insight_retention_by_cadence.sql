@@ -22,8 +22,8 @@ quarters as (
         cast({{ dbt.dateadd('month', -3, 'period_start') }} as date) as prior_quarter_start
     from {{ ref('int_reporting_periods') }}
     where period_grain = 'quarter'
-        and cast({{ dbt.dateadd('month', -1, 'period_start') }} as date) >= (select min(month_start) from customer_months)
-        and last_month_start <= (select max(month_start) from customer_months)
+        and cast({{ dbt.dateadd('month', -1, 'period_start') }} as date) >= (select min(customer_months.month_start) from customer_months)
+        and last_month_start <= (select max(customer_months.month_start) from customer_months)
 ),
 
 start_customers as (

@@ -26,7 +26,7 @@ spend_by_month as (
     left join fx_rates
         on spend.currency = fx_rates.currency
         and cast({{ dbt.date_trunc('month', 'spend.spend_month') }} as date) = fx_rates.rate_month
-    group by 1, 2
+    group by cast({{ dbt.date_trunc('month', 'spend.spend_month') }} as date), coalesce(spend.channel, 'none')
 ),
 
 spend_months as (
@@ -43,7 +43,7 @@ new_customers_by_month as (
     left join account_mrr
         on first_won.account_id = account_mrr.account_id
         and first_won.first_won_month = account_mrr.month_start
-    group by 1, 2
+    group by first_won.first_won_month, first_won.originating_lead_source
 ),
 
 data_months as (
@@ -73,9 +73,11 @@ months as (
 ),
 
 channels as (
-    select channel from spend_by_month where channel <> 'none'
+    select channel from spend_by_month
+    where channel <> 'none'
     union
-    select channel from new_customers_by_month where channel <> 'none'
+    select channel from new_customers_by_month
+    where channel <> 'none'
 ),
 
 -- 'none' holds sales cost and customers without a lead: company rows only
@@ -124,7 +126,7 @@ by_scope as (
         {{ crm_kpis.sum_if_complete('marketing_spend') }} as marketing_spend,
         {{ crm_kpis.sum_if_complete('sales_spend') }} as sales_spend,
         {{ crm_kpis.sum_if_complete('marketing_spend') }} + {{ crm_kpis.sum_if_complete('sales_spend') }} as acquisition_spend,
-        sum(new_customers) as new_customers,
+        {{ crm_kpis.to_count('sum(new_customers)') }} as new_customers,
         sum(new_customer_mrr) as new_customer_mrr
     from by_period
     group by period_grain, period_start
@@ -137,7 +139,7 @@ by_scope as (
         {{ crm_kpis.sum_if_complete('marketing_spend') }},
         case when count(marketing_spend) = count(*) then 0 end,
         {{ crm_kpis.sum_if_complete('marketing_spend') }},
-        sum(new_customers),
+        {{ crm_kpis.to_count('sum(new_customers)') }},
         sum(new_customer_mrr)
     from by_period
     where channel <> 'none'
@@ -149,12 +151,12 @@ select
     period_grain,
     period_start,
     channel,
-    marketing_spend,
-    sales_spend,
-    acquisition_spend,
+    {{ crm_kpis.to_money('marketing_spend') }} as marketing_spend,
+    {{ crm_kpis.to_money('sales_spend') }} as sales_spend,
+    {{ crm_kpis.to_money('acquisition_spend') }} as acquisition_spend,
     new_customers,
     {{ crm_kpis.safe_divide('acquisition_spend', 'new_customers') }} as cac,
-    new_customer_mrr,
+    {{ crm_kpis.to_money('new_customer_mrr') }} as new_customer_mrr,
     {{ crm_kpis.safe_divide('new_customer_mrr', 'new_customers') }} as average_new_customer_mrr,
     {{ crm_kpis.safe_divide(crm_kpis.safe_divide('acquisition_spend', 'new_customers'), crm_kpis.safe_divide('new_customer_mrr', 'new_customers')) }} as cac_payback_months,
     '{{ var("reporting_currency") }}' as reporting_currency

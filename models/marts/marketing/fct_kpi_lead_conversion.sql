@@ -15,6 +15,6 @@ select
     {{ crm_kpis.safe_divide('sum(case when is_converted then 1 else 0 end)', 'count(*)') }} as conversion_rate,
     {{ crm_kpis.safe_divide('sum(case when is_converted_within_30_days then 1 else 0 end)', 'count(*)') }} as conversion_rate_30_days,
     {{ crm_kpis.safe_divide('sum(case when is_converted_within_90_days then 1 else 0 end)', 'count(*)') }} as conversion_rate_90_days,
-    percentile_cont(0.5) within group (order by days_to_convert) as days_to_convert_median
+    {{ crm_kpis.to_ratio('percentile_cont(0.5) within group (order by days_to_convert)') }} as days_to_convert_median
 from leads
 group by cohort_month, lead_source, coalesce(owner_id, 'unassigned')

@@ -19,8 +19,8 @@ measurable_periods as (
         periods.last_month_start as end_month,
         cast({{ dbt.dateadd('month', -1, 'periods.period_start') }} as date) as start_month
     from periods
-    where cast({{ dbt.dateadd('month', -1, 'periods.period_start') }} as date) >= (select min(month_start) from customer_months)
-        and periods.last_month_start <= (select max(month_start) from customer_months)
+    where cast({{ dbt.dateadd('month', -1, 'periods.period_start') }} as date) >= (select min(customer_months.month_start) from customer_months)
+        and periods.last_month_start <= (select max(customer_months.month_start) from customer_months)
 ),
 
 at_start as (
@@ -56,15 +56,15 @@ counted as (
         customer_periods.period_grain,
         customer_periods.period_start,
         coalesce(accounts.segment, 'unknown') as segment,
-        sum(case when is_customer_at_start then 1 else 0 end) as customers_start,
-        sum(case when is_customer_at_end then 1 else 0 end) as customers_end,
-        sum(case when is_customer_at_end and not is_customer_at_start then 1 else 0 end) as new_customers,
-        sum(case when is_customer_at_start and is_customer_at_end then 1 else 0 end) as retained_customers,
-        sum(case when is_customer_at_start and not is_customer_at_end then 1 else 0 end) as churned_customers,
-        sum(case when is_customer_at_start then start_mrr end) as start_mrr,
-        sum(case when is_customer_at_start then
-            case when coalesce(end_mrr, 0) < start_mrr then coalesce(end_mrr, 0) else start_mrr end end) as retained_mrr_capped,
-        sum(case when is_customer_at_start then coalesce(end_mrr, 0) end) as start_customers_end_mrr
+        sum(case when customer_periods.is_customer_at_start then 1 else 0 end) as customers_start,
+        sum(case when customer_periods.is_customer_at_end then 1 else 0 end) as customers_end,
+        sum(case when customer_periods.is_customer_at_end and not customer_periods.is_customer_at_start then 1 else 0 end) as new_customers,
+        sum(case when customer_periods.is_customer_at_start and customer_periods.is_customer_at_end then 1 else 0 end) as retained_customers,
+        sum(case when customer_periods.is_customer_at_start and not customer_periods.is_customer_at_end then 1 else 0 end) as churned_customers,
+        {{ crm_kpis.to_money('sum(case when is_customer_at_start then start_mrr end)') }} as start_mrr,
+        {{ crm_kpis.to_money('sum(case when is_customer_at_start then
+            case when coalesce(end_mrr, 0) < start_mrr then coalesce(end_mrr, 0) else start_mrr end end)') }} as retained_mrr_capped,
+        {{ crm_kpis.to_money('sum(case when is_customer_at_start then coalesce(end_mrr, 0) end)') }} as start_customers_end_mrr
     from customer_periods
     left join accounts on customer_periods.account_id = accounts.account_id
     group by customer_periods.period_grain, customer_periods.period_start, coalesce(accounts.segment, 'unknown')

@@ -2,7 +2,7 @@
     of its definition (also rendered into docs/kpis.md). -#}
 with activities as (
     select * from {{ ref('int_activities_enriched') }}
-    where is_completed and owner_id is not null
+    where not is_tombstone and is_completed and owner_id is not null
 ),
 
 users as (
@@ -27,7 +27,7 @@ counted as (
         sum(case when activity_type in ('call', 'email', 'meeting') then 0 else 1 end) as other_count,
         sum(case when opportunity_id is not null then 1 else 0 end) as opportunity_activity_count,
         count(distinct opportunity_id) as opportunities_worked,
-        sum(duration_minutes) as duration_minutes
+        {{ crm_kpis.to_count('sum(duration_minutes)') }} as duration_minutes
     from by_period
     group by period_grain, period_start, owner_id
 )

@@ -12,10 +12,10 @@ select
     coalesce(industry, 'unknown') as industry,
     coalesce(product_line, 'unknown') as product_line,
     count(*) as won_count,
-    sum(amount_reporting) as won_amount,
+    {{ crm_kpis.to_money('sum(amount_reporting)') }} as won_amount,
     {{ crm_kpis.safe_divide('sum(amount_reporting)', 'count(*)') }} as average_deal_size,
-    percentile_cont(0.5) within group (order by amount_reporting) as median_deal_size,
-    max(amount_reporting) as largest_deal,
+    {{ crm_kpis.to_money('percentile_cont(0.5) within group (order by amount_reporting)') }} as median_deal_size,
+    {{ crm_kpis.to_money('max(amount_reporting)') }} as largest_deal,
     '{{ var("reporting_currency") }}' as reporting_currency
 from won
 group by 1, 2, 3, 4, 5

@@ -14,7 +14,7 @@ select
     opportunities.owner_id,
     coalesce(opportunities.product_line, 'unknown') as product_line,
     count(*) as created_count,
-    sum({{ crm_kpis.to_money('opportunities.amount * fx_rates.rate_to_reporting') }}) as created_amount,
+    {{ crm_kpis.to_money('sum(' ~ crm_kpis.to_money('opportunities.amount * fx_rates.rate_to_reporting') ~ ')') }} as created_amount,
     sum(case when opportunities.is_won then 1 else 0 end) as won_to_date_count,
     sum(case when opportunities.is_closed then 0 else 1 end) as still_open_count,
     '{{ var("reporting_currency") }}' as reporting_currency

@@ -13,8 +13,8 @@ select
     min(stage_order) as stage_order,
     expected_close_quarter,
     count(*) as open_count,
-    sum(amount_reporting) as open_amount,
-    sum(weighted_amount_reporting) as weighted_amount,
+    {{ crm_kpis.to_money('sum(amount_reporting)') }} as open_amount,
+    {{ crm_kpis.to_money('sum(weighted_amount_reporting)') }} as weighted_amount,
     '{{ var("reporting_currency") }}' as reporting_currency
 from snapshots
 group by snapshot_date, snapshot_month, is_month_end, owner_id, stage, expected_close_quarter

@@ -75,12 +75,12 @@ select
     open_count,
     won_count_90d,
     lost_count_90d,
-    won_amount_90d,
+    {{ crm_kpis.to_money('won_amount_90d') }} as won_amount_90d,
     won_cycle_count_90d,
     won_cycle_days_sum_90d,
     win_rate_90d,
     average_deal_size_90d,
     average_cycle_days_90d,
-    open_count * win_rate_90d * average_deal_size_90d / nullif(average_cycle_days_90d, 0) as pipeline_velocity_per_day,
+    {{ crm_kpis.safe_divide('open_count * win_rate_90d * average_deal_size_90d', 'average_cycle_days_90d') }} as pipeline_velocity_per_day,
     '{{ var("reporting_currency") }}' as reporting_currency
 from ratios

@@ -22,7 +22,7 @@ bookings as (
         quotas.user_id,
         quotas.period_start,
         count(opportunities.opportunity_id) as won_count,
-        coalesce(sum(opportunities.amount_reporting), 0) as bookings
+        {{ crm_kpis.to_money('coalesce(sum(opportunities.amount_reporting), 0)') }} as bookings
     from quotas
     left join opportunities
         on quotas.user_id = opportunities.owner_id
@@ -44,8 +44,8 @@ measured as (
         bookings.won_count,
         bookings.bookings,
         {{ crm_kpis.as_of_date() }} >= quotas.period_start and {{ crm_kpis.as_of_date() }} <= quotas.period_end as is_current_period,
-        ({{ dbt.datediff('quotas.period_start', crm_kpis.as_of_date(), 'day') }} + 1) * 1.0
-            / ({{ dbt.datediff('quotas.period_start', 'quotas.period_end', 'day') }} + 1) as share_of_period_elapsed
+        {{ crm_kpis.safe_divide(dbt.datediff('quotas.period_start', crm_kpis.as_of_date(), 'day') ~ ' + 1',
+            dbt.datediff('quotas.period_start', 'quotas.period_end', 'day') ~ ' + 1') }} as share_of_period_elapsed
     from quotas
     inner join bookings
         on quotas.user_id = bookings.user_id
@@ -72,7 +72,7 @@ select
     is_current_period,
     case when is_current_period then share_of_period_elapsed end as share_of_period_elapsed,
     case when is_current_period then
-        {{ crm_kpis.safe_divide('bookings', 'quota_amount') }} / share_of_period_elapsed
+        {{ crm_kpis.safe_divide('bookings', 'quota_amount') }} / nullif(share_of_period_elapsed, 0)
     end as pace,
     '{{ var("reporting_currency") }}' as reporting_currency
 from measured

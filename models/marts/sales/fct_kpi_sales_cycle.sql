@@ -15,12 +15,12 @@ select
     sum(case when is_won then 1 else 0 end) as won_count,
     sum(case when is_won then cycle_days else 0 end) as won_cycle_days_sum,
     {{ crm_kpis.safe_divide('sum(case when is_won then cycle_days else 0 end)', 'sum(case when is_won then 1 else 0 end)') }} as won_cycle_days_avg,
-    percentile_cont(0.5) within group (order by case when is_won then cycle_days end) as won_cycle_days_median,
-    percentile_cont(0.9) within group (order by case when is_won then cycle_days end) as won_cycle_days_p90,
+    {{ crm_kpis.to_ratio('percentile_cont(0.5) within group (order by case when is_won then cycle_days end)') }} as won_cycle_days_median,
+    {{ crm_kpis.to_ratio('percentile_cont(0.9) within group (order by case when is_won then cycle_days end)') }} as won_cycle_days_p90,
     sum(case when is_won then 0 else 1 end) as lost_count,
     sum(case when is_won then 0 else cycle_days end) as lost_cycle_days_sum,
     {{ crm_kpis.safe_divide('sum(case when is_won then 0 else cycle_days end)', 'sum(case when is_won then 0 else 1 end)') }} as lost_cycle_days_avg,
-    percentile_cont(0.5) within group (order by case when not is_won then cycle_days end) as lost_cycle_days_median,
-    percentile_cont(0.9) within group (order by case when not is_won then cycle_days end) as lost_cycle_days_p90
+    {{ crm_kpis.to_ratio('percentile_cont(0.5) within group (order by case when not is_won then cycle_days end)') }} as lost_cycle_days_median,
+    {{ crm_kpis.to_ratio('percentile_cont(0.9) within group (order by case when not is_won then cycle_days end)') }} as lost_cycle_days_p90
 from closed
 group by 1, 2, 3

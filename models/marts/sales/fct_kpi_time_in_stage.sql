@@ -25,8 +25,8 @@ select
     sum(case when is_skipped then 1 else 0 end) as skipped_count,
     sum(case when is_regression then 1 else 0 end) as regression_count,
     -- whole seconds add up exactly, fractional days would not
-    sum(duration_seconds) / 86400.0 as days_sum,
-    {{ crm_kpis.safe_divide('sum(duration_seconds) / 86400.0', 'count(*)') }} as days_avg,
-    percentile_cont(0.5) within group (order by duration_days) as days_median
+    {{ crm_kpis.safe_divide('sum(duration_seconds)', '86400') }} as days_sum,
+    {{ crm_kpis.safe_divide('sum(duration_seconds)', '86400 * count(*)') }} as days_avg,
+    {{ crm_kpis.to_ratio('percentile_cont(0.5) within group (order by duration_days)') }} as days_median
 from ended_visits
 group by exited_month, owner_id, stage

@@ -14,8 +14,8 @@ select
     lead_source,
     sum(case when is_won then 1 else 0 end) as won_count,
     sum(case when is_won then 0 else 1 end) as lost_count,
-    sum(case when is_won then amount_reporting else 0 end) as won_amount,
-    sum(case when is_won then 0 else amount_reporting end) as lost_amount,
+    {{ crm_kpis.to_money('sum(case when is_won then amount_reporting else 0 end)') }} as won_amount,
+    {{ crm_kpis.to_money('sum(case when is_won then 0 else amount_reporting end)') }} as lost_amount,
     {{ crm_kpis.safe_divide('sum(case when is_won then 1 else 0 end)', 'count(*)') }} as win_rate,
     {{ crm_kpis.safe_divide('sum(case when is_won then amount_reporting else 0 end)', 'sum(amount_reporting)') }} as value_win_rate,
     '{{ var("reporting_currency") }}' as reporting_currency

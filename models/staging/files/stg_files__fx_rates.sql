@@ -5,5 +5,5 @@ with source as (
 select
     upper(currency) as currency,
     rate_month,
-    cast(rate as {{ dbt.type_numeric() }}) as rate
+    cast(rate as {{ crm_kpis.type_fx_rate() }}) as rate
 from source

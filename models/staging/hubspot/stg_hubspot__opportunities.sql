@@ -46,7 +46,7 @@ select
     stages.deal_stage as stage,
     cast(live_deals.property_amount as {{ dbt.type_numeric() }}) as amount,
     upper(coalesce({{ crm_kpis.optional_column(deal, 'property_deal_currency_code', dbt.type_string()) }}, {{ crm_kpis.default_currency('hubspot') }})) as currency,
-    stages.probability * 100 as probability,
+    {{ crm_kpis.hubspot_probability_percent("stages.probability") }} as probability,
     cast(live_deals.property_closedate as date) as expected_close_date,
     cast(live_deals.property_createdate as {{ dbt.type_timestamp() }}) as created_at,
     case when stages.is_closed then cast(live_deals.property_closedate as {{ dbt.type_timestamp() }}) end as closed_at,

@@ -69,7 +69,7 @@ select
     coalesce({{ dbt.safe_cast('amount_at_entry.property_value', dbt.type_numeric()) }}, deals.amount) as amount,
     deals.currency,
     coalesce({{ crm_kpis.hubspot_date('close_date_at_entry.property_value') }}, deals.expected_close_date) as expected_close_date,
-    stages.probability * 100 as probability,
+    {{ crm_kpis.hubspot_probability_percent("stages.probability") }} as probability,
     cast(null as {{ dbt.type_string() }}) as forecast_category,
     entered.loaded_at
 from entered

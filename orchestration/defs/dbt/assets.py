@@ -4,19 +4,21 @@
 # no `from __future__ import annotations`: Dagster reads the context parameter's annotation at definition time
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.dbt.runner import dbt_cli_arguments
+from orchestration.dbt.runner import dbt_cli_arguments, engine_environment
 from orchestration.defs.dbt.translator import WarehouseTranslator
 from orchestration.progress import say
 from orchestration.settings import Settings
 
 RUN_FOLDER_PREFIX = "run-"
 KEPT_RUN_FOLDERS = 5
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 def run_folder(settings: Settings, run_id: str) -> Path:
@@ -29,6 +31,15 @@ def _remove_old_run_folders(settings: Settings) -> None:
     folders = sorted(settings.dbt_target.glob(f"{RUN_FOLDER_PREFIX}*"), key=lambda folder: folder.stat().st_mtime)
     for old in folders[:-KEPT_RUN_FOLDERS]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _seed_partial_parse(settings: Settings, folder: Path) -> None:
+    """Start the run's folder with the parse state of the manifest just prepared, so dbt parses only what
+    changed since (about 8 s less per refresh); dbt re-parses in full when the state does not fit."""
+    state = settings.dbt_target / PARTIAL_PARSE_FILE
+    if state.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(state, folder / PARTIAL_PARSE_FILE)
 
 
 def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefinition:
@@ -47,18 +58,21 @@ def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefini
         say(f"building the dbt models (dbt build: {models} models with their tests)")
         built = tested = failed_tests = 0
         dbt: DbtCliResource = context.resources.dbt
-        for event in dbt.cli(["build", *dbt_cli_arguments(settings)], context=context,
-                             target_path=run_folder(settings, context.run.run_id)).stream():
-            if isinstance(event, (dg.Output, dg.AssetMaterialization)):
-                built += 1
-                name = getattr(event, "output_name", None) or event.asset_key.to_user_string()
-                say(f"  dbt {built} of {models} models: {name}")
-            elif isinstance(event, dg.AssetCheckResult):
-                tested += 1
-                if not event.passed:
-                    failed_tests += 1
-                    say(f"  dbt test FAILED: {event.check_name} on {event.asset_key.to_user_string()}")
-            yield event
+        folder = run_folder(settings, context.run.run_id)
+        _seed_partial_parse(settings, folder)
+        with engine_environment(settings):
+            for event in dbt.cli(["build", *dbt_cli_arguments(settings)], context=context,
+                                 target_path=folder).stream():
+                if isinstance(event, (dg.Output, dg.AssetMaterialization)):
+                    built += 1
+                    name = getattr(event, "output_name", None) or event.asset_key.to_user_string()
+                    say(f"  dbt {built} of {models} models: {name}")
+                elif isinstance(event, dg.AssetCheckResult):
+                    tested += 1
+                    if not event.passed:
+                        failed_tests += 1
+                        say(f"  dbt test FAILED: {event.check_name} on {event.asset_key.to_user_string()}")
+                yield event
         say(f"dbt build done: {built} models, {tested} tests ({failed_tests} failed)")
 
     return warehouse_models

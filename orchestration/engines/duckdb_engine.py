@@ -1,0 +1,46 @@
+"""DuckDB, the default: the embedded warehouse file is the engine, so raw tables are already in place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from orchestration.engines.base import BUILT_SCHEMAS, Engine, duckdb_tables, read_only, selected_raw_schemas
+from orchestration.warehouse_connection import connect_warehouse
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+
+    def __init__(self, warehouse: Path) -> None:
+        self.warehouse = warehouse
+
+    def copy_raw_tables(self, warehouse: Path, schemas: Iterable[str] | None = None) -> dict[str, int]:
+        if warehouse.resolve() != self.warehouse.resolve():
+            raise ValueError(f"the DuckDB engine builds in its own warehouse {self.warehouse}, not in {warehouse}")
+        with read_only(warehouse) as connection:
+            return {
+                f"{schema}.{table}": connection.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+                for schema in selected_raw_schemas(connection, schemas)
+                for table in duckdb_tables(connection, schema)
+            }
+
+    def table_names(self, schema: str) -> list[str]:
+        with read_only(self.warehouse) as connection:
+            return duckdb_tables(connection, schema)
+
+    def query_frame(self, sql: str) -> pd.DataFrame:
+        with read_only(self.warehouse) as connection:
+            return connection.execute(sql).df()
+
+    def read_table(self, schema: str, table: str) -> pa.Table:
+        with read_only(self.warehouse) as connection:
+            return connection.sql(f'select * from "{schema}"."{table}"').to_arrow_table()
+
+    def drop_built_schemas(self, schemas: Iterable[str] = BUILT_SCHEMAS) -> None:
+        with connect_warehouse(self.warehouse) as connection:
+            for schema in schemas:
+                connection.execute(f'drop schema if exists "{schema}" cascade')
