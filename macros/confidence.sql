@@ -4,8 +4,9 @@
 {% macro wilson_bound(successes, trials, side) -%}
     {%- set z = var('confidence_z', 1.96) | float -%}
     {%- set sign = '-' if side == 'lower' else '+' -%}
-    {%- set n = '(1.0 * (' ~ trials ~ '))' -%}
-    {%- set p = '((1.0 * (' ~ successes ~ ')) / nullif(' ~ n ~ ', 0))' -%}
+    {#- doubles throughout: a literal 1.0 is a decimal on Spark, whose decimal division rounds to 6 places -#}
+    {%- set n = 'cast((' ~ trials ~ ') as ' ~ crm_kpis.type_double() ~ ')' -%}
+    {%- set p = '(cast((' ~ successes ~ ') as ' ~ crm_kpis.type_double() ~ ') / nullif(' ~ n ~ ', 0))' -%}
     cast(case when ({{ trials }}) > 0 then least(1.0, greatest(0.0,
         ({{ p }} + {{ z * z }} / (2 * {{ n }})
             {{ sign }} {{ z }} * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z * z }} / (4 * {{ n }} * {{ n }})))

@@ -58,6 +58,9 @@ def published_on_engine(settings: Settings) -> dict[str, object]:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_refresh_publishes_from_the_engine_and_a_failed_gate_keeps_what_was_published(engine, tmp_path, request):
     postgres = request.getfixturevalue("postgres_server").settings if engine == "postgres" else {}
+    if engine == "spark":
+        # one Spark session per process: the engine builds' session (another metastore) must not answer for this home's
+        request.getfixturevalue("engine_builds").close()
     home = tmp_path / f"home{engine}"
     generate_landing(GeneratorSettings(300, 3, AS_OF), home / "landing", "parquet")
     variables = environment(home, engine, postgres)

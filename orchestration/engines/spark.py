@@ -103,6 +103,12 @@ class SparkEngine(Engine):
             for key, value in self.settings.items():
                 builder = builder.config(key, value)
             self._session = builder.getOrCreate()
+            warehouse = self._session.conf.get("spark.sql.warehouse.dir", "")
+            if Path(warehouse.split(":", 1)[-1]).resolve() != Path(self.settings["spark.sql.warehouse.dir"]).resolve():
+                # getOrCreate hands back a session this process already runs, with another metastore
+                self._session = None
+                raise EngineError(f"this process already runs a Spark session on {warehouse}; close that engine before "
+                                  f"opening one on {self.home}")
             self._session.sparkContext.setLogLevel("ERROR")
         return self._session
 
@@ -168,7 +174,10 @@ class SparkEngine(Engine):
             return
         from pyspark import SparkContext
 
-        self._session.stop()
+        try:
+            self._session.stop()
+        except Exception:  # noqa: BLE001 (the JVM is gone already: nothing left to stop)
+            pass
         self._session = None
         gateway = SparkContext._gateway
         if gateway is not None:

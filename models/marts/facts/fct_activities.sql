@@ -3,6 +3,8 @@
     calls, e-mails and meetings behind them. -#}
 with activities as (
     select * from {{ ref('int_activities_enriched') }}
+    -- a soft-deleted activity is a tombstone row there (incremental models delete nothing): no activity
+    where not is_tombstone
 )
 
 select

@@ -42,8 +42,8 @@ counted as (
         bundle_type,
         count(*) as closed_count,
         sum(case when is_won then 1 else 0 end) as won_count,
-        sum(case when is_won then amount_reporting else 0 end) as won_amount,
-        sum(case when is_won then 0 else amount_reporting end) as lost_amount,
+        {{ crm_kpis.to_money('sum(case when is_won then amount_reporting else 0 end)') }} as won_amount,
+        {{ crm_kpis.to_money('sum(case when is_won then 0 else amount_reporting end)') }} as lost_amount,
         sum(case when is_won then product_count else 0 end) as won_product_count
     from classified
     group by close_month, owner_id, segment, bundle_type

@@ -16,9 +16,9 @@ select
     min(stage_order) as stage_order,
     expected_close_quarter,
     {{ crm_kpis.count_of('count(*)') }} as open_count,
-    sum(amount_reporting) as open_amount,
-    sum(weighted_amount_reporting) as weighted_amount,
-    sum(calibrated_weighted_amount_reporting) as calibrated_weighted_amount,
+    {{ crm_kpis.to_money('sum(amount_reporting)') }} as open_amount,
+    {{ crm_kpis.to_money('sum(weighted_amount_reporting)') }} as weighted_amount,
+    {{ crm_kpis.to_money('sum(calibrated_weighted_amount_reporting)') }} as calibrated_weighted_amount,
     max(calibrated_probability) as calibrated_probability,
     '{{ var("reporting_currency") }}' as reporting_currency
 from pipeline

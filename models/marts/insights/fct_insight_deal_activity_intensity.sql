@@ -14,7 +14,7 @@ with closed as (
 activities as (
     select opportunity_id, occurred_at
     from {{ ref('int_activities_enriched') }}
-    where is_completed and opportunity_id is not null
+    where not is_tombstone and is_completed and opportunity_id is not null
 ),
 
 worked as (
@@ -53,7 +53,7 @@ counted as (
         count(*) as closed_count,
         sum(case when is_won then 1 else 0 end) as won_count,
         sum(activity_count) as activity_count,
-        sum(case when is_won then amount_reporting else 0 end) as won_amount,
+        {{ crm_kpis.to_money('sum(case when is_won then amount_reporting else 0 end)') }} as won_amount,
         sum(case when is_won and cycle_days is not null then cycle_days else 0 end) as won_cycle_days_sum,
         sum(case when is_won and cycle_days is not null then 1 else 0 end) as won_cycle_count
     from bucketed

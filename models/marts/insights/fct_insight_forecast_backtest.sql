@@ -50,9 +50,9 @@ combined as (
         owner_periods.period_start,
         periods.period_end,
         owner_periods.owner_id,
-        case when available_snapshots.snapshot_date is not null then coalesce(forecasts.default_forecast, 0) end as default_forecast,
-        case when available_snapshots.snapshot_date is not null then coalesce(forecasts.calibrated_forecast, 0) end as calibrated_forecast,
-        coalesce(actuals.actual_amount, 0) as actual_amount
+        {{ crm_kpis.to_money('case when available_snapshots.snapshot_date is not null then coalesce(forecasts.default_forecast, 0) end') }} as default_forecast,
+        {{ crm_kpis.to_money('case when available_snapshots.snapshot_date is not null then coalesce(forecasts.calibrated_forecast, 0) end') }} as calibrated_forecast,
+        {{ crm_kpis.to_money('coalesce(actuals.actual_amount, 0)') }} as actual_amount
     from owner_periods
     inner join periods
         on owner_periods.period_grain = periods.period_grain and owner_periods.period_start = periods.period_start
@@ -75,8 +75,8 @@ select
     default_forecast,
     calibrated_forecast,
     actual_amount,
-    default_forecast - actual_amount as default_error,
-    calibrated_forecast - actual_amount as calibrated_error,
+    {{ crm_kpis.to_money('default_forecast - actual_amount') }} as default_error,
+    {{ crm_kpis.to_money('calibrated_forecast - actual_amount') }} as calibrated_error,
     {{ crm_kpis.ratio('abs(default_forecast - actual_amount)', 'actual_amount') }} as default_absolute_percentage_error,
     {{ crm_kpis.ratio('abs(calibrated_forecast - actual_amount)', 'actual_amount') }} as calibrated_absolute_percentage_error,
     {{ crm_kpis.ratio('default_forecast - actual_amount', 'actual_amount') }} as default_bias,

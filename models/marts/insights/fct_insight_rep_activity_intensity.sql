@@ -9,7 +9,7 @@
 with activities as (
     select owner_id, occurred_month as period_month, activity_type
     from {{ ref('int_activities_enriched') }}
-    where is_completed and owner_id is not null and occurred_date <= {{ crm_kpis.as_of_date() }}
+    where not is_tombstone and is_completed and owner_id is not null and occurred_date <= {{ crm_kpis.as_of_date() }}
 ),
 
 activity_months as (
@@ -65,7 +65,7 @@ combined as (
         coalesce(activity_months.email_count, 0) as email_count,
         coalesce(closed_months.won_count, 0) as won_count,
         coalesce(closed_months.lost_count, 0) as lost_count,
-        coalesce(closed_months.won_amount, 0) as won_amount,
+        {{ crm_kpis.to_money('coalesce(closed_months.won_amount, 0)') }} as won_amount,
         coalesce(closed_months.won_cycle_days_sum, 0) as won_cycle_days_sum,
         coalesce(closed_months.won_cycle_count, 0) as won_cycle_count
     from owner_months

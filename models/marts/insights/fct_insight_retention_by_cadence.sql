@@ -41,7 +41,7 @@ end_customers as (
 activities as (
     select account_id, occurred_date, activity_type
     from {{ ref('int_activities_enriched') }}
-    where is_completed and account_id is not null
+    where not is_tombstone and is_completed and account_id is not null
 ),
 
 engagement as (
@@ -108,9 +108,9 @@ counted as (
         sum(case when is_retained then 1 else 0 end) as retained_customers,
         sum(touch_count) as touch_count,
         sum(check_in_count) as check_in_count,
-        sum(start_mrr) as start_mrr,
-        sum(case when coalesce(end_mrr, 0) < start_mrr then coalesce(end_mrr, 0) else start_mrr end) as retained_mrr_capped,
-        sum(case when start_mrr is not null then coalesce(end_mrr, 0) end) as start_customers_end_mrr
+        {{ crm_kpis.to_money('sum(start_mrr)') }} as start_mrr,
+        {{ crm_kpis.to_money('sum(case when coalesce(end_mrr, 0) < start_mrr then coalesce(end_mrr, 0) else start_mrr end)') }} as retained_mrr_capped,
+        {{ crm_kpis.to_money('sum(case when start_mrr is not null then coalesce(end_mrr, 0) end)') }} as start_customers_end_mrr
     from classified
     group by period_start, owner_id, segment, cadence
 )

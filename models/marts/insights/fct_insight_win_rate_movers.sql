@@ -66,10 +66,10 @@ paired as (
         coalesce(cells.dimension_value, as_previous.dimension_value) as dimension_value,
         coalesce(cells.won_count, 0) as won_count,
         coalesce(cells.lost_count, 0) as lost_count,
-        coalesce(cells.won_amount, 0) as won_amount,
+        {{ crm_kpis.to_money('coalesce(cells.won_amount, 0)') }} as won_amount,
         coalesce(as_previous.won_count, 0) as previous_won_count,
         coalesce(as_previous.lost_count, 0) as previous_lost_count,
-        coalesce(as_previous.won_amount, 0) as previous_won_amount
+        {{ crm_kpis.to_money('coalesce(as_previous.won_amount, 0)') }} as previous_won_amount
     from cells
     full outer join as_previous
         on cells.period_grain = as_previous.period_grain

@@ -24,9 +24,9 @@ select
     {{ crm_kpis.count_of('count(*)') }} as closed_count,
     {{ crm_kpis.count_of('sum(case when is_won then 1 else 0 end)') }} as won_count,
     {{ crm_kpis.count_of('sum(case when is_won then 0 else 1 end)') }} as lost_count,
-    sum(amount_reporting) as closed_amount,
-    sum(case when is_won then amount_reporting else 0 end) as won_amount,
-    sum(case when is_won then 0 else amount_reporting end) as lost_amount,
+    {{ crm_kpis.to_money('sum(amount_reporting)') }} as closed_amount,
+    {{ crm_kpis.to_money('sum(case when is_won then amount_reporting else 0 end)') }} as won_amount,
+    {{ crm_kpis.to_money('sum(case when is_won then 0 else amount_reporting end)') }} as lost_amount,
     '{{ var("reporting_currency") }}' as reporting_currency
 from closed
 group by close_month, owner_id, segment, industry, product_line, lead_source, outcome_reason
