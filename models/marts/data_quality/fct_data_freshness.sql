@@ -21,6 +21,7 @@ select
     changes.measured_column,
     changes.newest_change_at,
     {{ crm_kpis.as_of_date() }} as as_of_date,
-    {{ crm_kpis.to_ratio(dbt.datediff('changes.newest_change_at', 'build_end.ends_at', 'second') ~ ' / 86400.0') }} as age_days
+    {#- a double before the division: Spark divides by a decimal literal into 7 decimal places -#}
+    {{ crm_kpis.to_ratio(dbt.datediff('changes.newest_change_at', 'build_end.ends_at', 'second')) }} / 86400 as age_days
 from changes
 cross join build_end
