@@ -78,10 +78,15 @@ def contract_tables() -> str:
     return "\n".join(lines)
 
 
+def _replace_between(current: str, start: str, end: str, generated: str) -> str:
+    """`current` with the part from `start` to `end` (both markers included) replaced by `generated`."""
+    before, _, rest = current.partition(start)
+    _, _, after = rest.partition(end)
+    return before + generated + after
+
+
 def contract_page(current: str) -> str:
-    before, _, rest = current.partition(TABLES_START)
-    _, _, after = rest.partition(TABLES_END)
-    return before + contract_tables() + after
+    return _replace_between(current, TABLES_START, TABLES_END, contract_tables())
 
 
 def kpi_definitions() -> dict[str, str]:
@@ -134,9 +139,7 @@ def settings_table() -> str:
 
 
 def readme(current: str) -> str:
-    before, _, rest = current.partition(SETTINGS_START)
-    _, _, after = rest.partition(SETTINGS_END)
-    return before + settings_table() + after
+    return _replace_between(current, SETTINGS_START, SETTINGS_END, settings_table())
 
 
 def rendered() -> dict[Path, str]:
