@@ -7,8 +7,10 @@ from the engine that built them (the DuckDB warehouse, Postgres or Spark; only t
   source's freshness (marts.fct_data_freshness), and whether the served file is still what was published.
 
 GE validates DataFrames (its pandas datasource) on every engine: its SQL datasource cannot read DuckDB, and
-one path means one set of results. Each mart is read once from the engine and typed as DuckDB types it, so
-a rule means the same whatever the engine; the cross-KPI tests run on the engine as dbt compiled them for it.
+one path means one set of results. Each mart is read from the engine in parts of bounded size
+(expectations/mart_parts.py) and typed as DuckDB types it, so a rule means the same whatever the engine and
+the gate's memory does not grow with the CRM; counts, totals and key sets are the engine's SQL; the
+cross-KPI tests run on the engine as dbt compiled them for it.
 
 Every check's name comes from expectations/checks.py. A validation that raised an exception is a failed
 check, never a pass. Data Docs are rebuilt on every run under the quality folder."""
@@ -31,7 +33,8 @@ from expectations import checks as names
 from expectations import suites
 from expectations.checks import GateCheck, gate_checks
 from expectations.ge_runner import GreatExpectationsRunner, _json_safe
-from expectations.manifest_rules import MARTS_SCHEMA, ManifestRules, read_rules
+from expectations.manifest_rules import MARTS_SCHEMA, ManifestRules, MartTest, read_rules
+from expectations.mart_parts import Validation, passes, validate_in_parts
 from orchestration.engines import Engine, open_engine
 from orchestration.serving.publish import last_publish, serving_file_changes
 from orchestration.settings import Settings
@@ -121,18 +124,34 @@ def _ratio(now: float, published: float) -> float:
 
 
 class MartSource:
-    """The marts as the engine holds them, each read once, as DataFrames typed the way DuckDB types them."""
+    """The marts as the engine holds them, read in parts (expectations/mart_parts.py) and typed the way DuckDB
+    types them; counts, sums and key sets are asked of the engine, never of a whole mart in memory."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._frames: dict[str, pd.DataFrame] = {}
+        self._rows: dict[str, int] = {}
 
-    def frame(self, mart: str) -> pd.DataFrame:
-        """The mart's rows (dates as ISO strings, as GE's value sets hold them); callers must not change it."""
-        if mart not in self._frames:
-            with duckdb.connect() as typing:
-                self._frames[mart] = _iso_dates(typing.from_arrow(self.engine.read_table(MARTS_SCHEMA, mart)).df())
-        return self._frames[mart]
+    def frame(self, mart: str, columns: list[str] | None = None, where: str | None = None) -> pd.DataFrame:
+        """The mart's rows (dates as ISO strings, as GE's value sets hold them)."""
+        with duckdb.connect() as typing:
+            return _iso_dates(typing.from_arrow(self.engine.read_table(MARTS_SCHEMA, mart, columns, where)).df())
+
+    def part(self, mart: str, columns: list[str], cut_by: list[str], part: int, parts: int) -> pd.DataFrame:
+        where = f"{self.engine.hash_part_sql(cut_by, parts)} = {part}" if parts > 1 else None
+        return self.frame(mart, columns, where)
+
+    def rows(self, mart: str) -> int:
+        if mart not in self._rows:
+            self._rows[mart] = int(self.query(f"select count(*) as row_count from {MARTS_SCHEMA}.{mart}").iloc[0, 0])
+        return self._rows[mart]
+
+    def distinct(self, mart: str, column: str) -> list[Any]:
+        values = self.query(f"select distinct {column} as value from {MARTS_SCHEMA}.{mart} where {column} is not null")
+        return sorted(_iso_dates(values)["value"].tolist())
+
+    def total(self, mart: str, column: str) -> float:
+        value = self.query(f"select sum({column}) as total from {MARTS_SCHEMA}.{mart}").iloc[0, 0]
+        return 0.0 if value is None or pd.isna(value) else float(value)
 
     def query(self, sql: str) -> pd.DataFrame:
         return self.engine.query_frame(sql)
@@ -140,7 +159,7 @@ class MartSource:
 
 def _bookings(source: MartSource) -> float:
     """Won amount over all of win rate, as publish records it (orchestration.serving.publish.total_bookings)."""
-    return float(source.frame("fct_kpi_win_rate")["won_amount"].fillna(0).sum())
+    return source.total("fct_kpi_win_rate", "won_amount")
 
 
 def _change_frames(source: MartSource, serving_file: Path, marts: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -154,7 +173,7 @@ def _change_frames(source: MartSource, serving_file: Path, marts: list[str]) -> 
     for mart, published in previous["row_counts"].items():
         if mart not in marts:
             continue
-        now = len(source.frame(mart))
+        now = source.rows(mart)
         rows.append((mart, float(published), float(now), _ratio(now, published)))
     bookings_now = _bookings(source)
     bookings_published = float(previous["total_bookings"] or 0)
@@ -176,12 +195,11 @@ def _run_quality_gate(settings: Settings, run_id: str, manifest_path: Path, sour
     checks = {check.key: check for check in gate_checks(rules)}
     outcomes: list[CheckOutcome] = []
 
-    def record(name: str, mart: str, suite_factory: Callable, frame_factory: Callable[[], pd.DataFrame],
-               index_columns: list[str]) -> CheckOutcome:
+    def record_validation(name: str, mart: str, validation: Callable[[], Validation]) -> CheckOutcome:
         check: GateCheck = checks[(name, mart)]
         asset_key = (MARTS_SCHEMA, mart)
         try:
-            passed, failures, error = runner.validate(suite_factory(), frame_factory(), index_columns)
+            passed, failures, error = validation()
             outcome = CheckOutcome(name, mart, passed, failures, error, asset_key, check.blocking)
         except Exception as exception:  # a check that cannot run fails the gate; it never passes
             log.exception("quality check %s on %s failed to run", name, mart)
@@ -189,20 +207,27 @@ def _run_quality_gate(settings: Settings, run_id: str, manifest_path: Path, sour
         outcomes.append(outcome)
         return outcome
 
-    def mart_frame(mart: str) -> pd.DataFrame:
-        return source.frame(mart).copy()
+    def record(name: str, mart: str, suite_factory: Callable, frame_factory: Callable[[], pd.DataFrame],
+               index_columns: list[str]) -> CheckOutcome:
+        return record_validation(name, mart, lambda: runner.validate(suite_factory(), frame_factory(), index_columns))
 
     referenced = {(test.referenced_mart, test.arguments["field"]) for tests in rules.tests.values()
                   for test in tests if test.referenced_mart}
-    key_values = {(mart, column): sorted(set(source.frame(mart)[column].dropna())) for mart, column in referenced}
+    key_values = {(mart, column): source.distinct(mart, column) for mart, column in referenced}
+
+    def mart_validation(name: str, mart: str, tests: list[MartTest]) -> Validation:
+        grain = rules.grain(mart)
+        return validate_in_parts(
+            source.rows(mart), settings.gate_rows_per_part, passes(tests, grain), grain,
+            lambda columns, cut_by, part, parts: source.part(mart, columns, cut_by, part, parts),
+            lambda part_tests, frame: runner.validate(suites.mart_suite(f"{name}__{mart}", part_tests, key_values), frame, grain))
 
     for mart in rules.marts:
         tests = rules.tests.get(mart, [])
         for blocking, name in ((True, names.MART_CHECK), (False, names.MART_WARNINGS_CHECK)):
             selected = [test for test in tests if test.blocking is blocking]
             if selected:
-                record(name, mart, lambda mart=mart, selected=selected, name=name: suites.mart_suite(f"{name}__{mart}", selected, key_values),
-                       lambda mart=mart: mart_frame(mart), rules.grain(mart))
+                record_validation(name, mart, lambda mart=mart, selected=selected, name=name: mart_validation(name, mart, selected))
 
     _record_cross_kpi(record, rules, source)
     row_changes, bookings_change = _change_frames(source, settings.serving_file, rules.marts)
@@ -213,7 +238,7 @@ def _run_quality_gate(settings: Settings, run_id: str, manifest_path: Path, sour
            lambda: suites.change_suite(names.BOOKINGS_CHECK, 1 - bookings_bound, 1 / (1 - bookings_bound)),
            lambda: bookings_change, ["measure"])
     freshness = record(names.FRESHNESS_CHECK, "fct_data_freshness", lambda: suites.freshness_suite(settings.gate_max_data_age_days),
-                       lambda: mart_frame("fct_data_freshness"), ["source_system", "measured_column"])
+                       lambda: source.frame("fct_data_freshness"), ["source_system", "measured_column"])
     if not freshness.passed and not freshness.error:
         freshness.note = _freshness_note(source.frame("fct_data_freshness"), settings.gate_max_data_age_days)
 

@@ -64,6 +64,7 @@ RUNTIME_SETTINGS: tuple[RuntimeSetting, ...] = (
     RuntimeSetting("gate_max_row_change", "0.5", "a mart may shrink to (1 - x) or grow to 1 / (1 - x) of its published row count"),
     RuntimeSetting("gate_max_bookings_change", "0.2", "total bookings may move by this share against the published version"),
     RuntimeSetting("gate_max_data_age_days", "3", "the newest opportunity change of each source may be at most this many days old"),
+    RuntimeSetting("gate_rows_per_part", "1000000", "the quality gate validates a larger mart in parts of about this many rows (its memory)"),
     RuntimeSetting("serve_pii", "0", "1 copies columns flagged as personal data (e-mail addresses) into the serving file"),
     RuntimeSetting("spark_home", "{home}/spark", "Spark's in-process session: its metastore and tables (engine spark)"),
     RuntimeSetting("spark_master", "local[*]", "Spark's master for the in-process session (engine spark)"),
@@ -154,6 +155,7 @@ class Settings:
     gate_max_row_change: float
     gate_max_bookings_change: float
     gate_max_data_age_days: float
+    gate_rows_per_part: int
     serve_pii: bool
     serving_storage_version: str
     # every dbt var: dbt_project.yml's defaults, overridden from the settings file and the environment
@@ -197,6 +199,7 @@ class Settings:
             threads = int(values["duckdb_threads"]) if values["duckdb_threads"] else (os.cpu_count() or 1)
             gates = (float(values["gate_max_row_change"]), float(values["gate_max_bookings_change"]),
                      float(values["gate_max_data_age_days"]))
+            rows_per_part = int(values["gate_rows_per_part"])
             spark = SparkConfig(home=Path(values["spark_home"]).resolve(), master=values["spark_master"],
                                 driver_memory=values["spark_driver_memory"], shuffle_partitions=int(values["spark_shuffle_partitions"]))
         except ValueError as error:
@@ -218,6 +221,7 @@ class Settings:
             gate_max_row_change=gates[0],
             gate_max_bookings_change=gates[1],
             gate_max_data_age_days=gates[2],
+            gate_rows_per_part=rows_per_part,
             serve_pii=str(values["serve_pii"]).strip().lower() in ("1", "true", "yes"),
             serving_storage_version=values["serving_storage_version"],
             dbt_variables=dbt_variables,

@@ -308,6 +308,41 @@ def test_a_refresh_killed_mid_build_leaves_the_serving_file_and_the_rerun_publis
     assert not list((tmp_path / "serving").glob(".publishing-*")), "leftovers of a killed publish remain"
 
 
+def test_the_gate_validates_a_large_mart_in_parts_exactly(scenario, tmp_path):
+    """A mart larger than the gate's part size (here 1,500 rows) is validated part by part, cut by a hash of
+    its grain: duplicated keys, a missing value and an unknown owner planted in the activity fact are found
+    with the counts a validation of the whole mart finds."""
+    from expectations.gate import run_quality_gate
+    from orchestration.settings import Settings
+
+    tampered = tmp_path / "tampered.duckdb"
+    shutil.copy(scenario.warehouse, tampered)
+    with duckdb.connect(str(tampered)) as connection:
+        activities = connection.execute("select count(*) from marts.fct_activities").fetchone()[0]
+        connection.execute("insert into marts.fct_activities select * from marts.fct_activities order by activity_id limit 3")
+        connection.execute("""update marts.fct_activities set activity_type = null
+            where activity_id = (select max(activity_id) from marts.fct_activities)""")
+        connection.execute("""update marts.fct_activities set owner_id = 'U-NOBODY'
+            where activity_id in (select activity_id from marts.fct_activities order by activity_id desc limit 4)""")
+    assert activities > 3 * 1500
+    manifest = scenario.home / "dbt" / f"run-{scenario.results['orphan'].run_id}" / "manifest.json"
+
+    def activity_outcomes(rows_per_part: int) -> dict[tuple[str, str], dict]:
+        settings = Settings.from_environment({"CRM_KPIS_GATE_ROWS_PER_PART": str(rows_per_part)}, home=str(scenario.home),
+                                             warehouse=str(tampered), quality=str(tmp_path / f"quality_{rows_per_part}"), as_of_date=AS_OF)
+        report = run_quality_gate(settings, f"parts_{rows_per_part}", manifest)
+        return {(outcome.check_name, failure["expectation"]): failure for outcome in report.outcomes if outcome.mart == "fct_activities"
+                for failure in outcome.failures}
+
+    in_parts, whole = activity_outcomes(1500), activity_outcomes(10**9)
+    counts = {key: failure["unexpected_count"] for key, failure in in_parts.items()}
+    assert counts == {key: failure["unexpected_count"] for key, failure in whole.items()}
+    assert counts == {("great_expectations", "expect_column_values_to_be_unique"): 6,
+                      ("great_expectations", "expect_column_values_to_not_be_null"): 1,
+                      ("great_expectations_warnings", "expect_column_values_to_be_in_set"): 4}
+    assert all(len(failure["sample"]) == min(5, failure["unexpected_count"]) for failure in in_parts.values())
+
+
 def test_the_gate_fails_on_inconsistent_marts_and_on_a_check_that_raises(scenario, tmp_path):
     """Defects dbt would never let through, planted straight into a copy of the marts: the gate says
     which check failed on which rows, and a check that raised is a failure, never a pass."""

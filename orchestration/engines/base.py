@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -53,9 +53,15 @@ class Engine(abc.ABC):
         """The tables and views of a schema, sorted; [] when the schema does not exist."""
 
     @abc.abstractmethod
-    def read_table(self, schema: str, table: str) -> pa.Table:
+    def read_table(self, schema: str, table: str, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
         """One table or view as Arrow, with DuckDB's types: decimals as decimals, timestamps as UTC
-        without a time zone (the project's convention), dates, booleans, strings."""
+        without a time zone (the project's convention), dates, booleans, strings. Only `columns` (all when
+        None) and only the rows of the `where` condition (in the engine's SQL) when given."""
+
+    def hash_part_sql(self, columns: list[str], parts: int) -> str:
+        """SQL of the part (0 .. parts-1) a row falls in by a hash of `columns`: rows equal on them share a
+        part, so a uniqueness check over them is exact part by part. DuckDB's SQL; others override."""
+        return f"hash({', '.join(quote_identifier(column) for column in columns)}) % {parts}"
 
     @abc.abstractmethod
     def drop_built_schemas(self, schemas: Iterable[str] = BUILT_SCHEMAS) -> None:
@@ -102,6 +108,17 @@ class Engine(abc.ABC):
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.close()
+
+
+def quote_identifier(name: str) -> str:
+    """A column name in double quotes (DuckDB and Postgres)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def select_sql(relation: str, columns: list[str] | None, where: str | None, quote: Callable[[str], str] = quote_identifier) -> str:
+    """`select <columns> from <relation> [where <where>]`, the columns quoted the engine's way."""
+    listed = ", ".join(quote(column) for column in columns) if columns else "*"
+    return f"select {listed} from {relation}" + (f" where {where}" if where else "")
 
 
 def raw_schemas(connection: duckdb.DuckDBPyConnection) -> list[str]:

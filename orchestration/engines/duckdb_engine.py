@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from orchestration.engines.base import BUILT_SCHEMAS, Engine, duckdb_tables, read_only, selected_raw_schemas
+from orchestration.engines.base import BUILT_SCHEMAS, Engine, duckdb_tables, read_only, select_sql, selected_raw_schemas
 from orchestration.warehouse_connection import connect_warehouse
 
 
@@ -36,9 +36,9 @@ class DuckDBEngine(Engine):
         with read_only(self.warehouse) as connection:
             return connection.execute(sql).df()
 
-    def read_table(self, schema: str, table: str) -> pa.Table:
+    def read_table(self, schema: str, table: str, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
         with read_only(self.warehouse) as connection:
-            return connection.sql(f'select * from "{schema}"."{table}"').to_arrow_table()
+            return connection.sql(select_sql(f'"{schema}"."{table}"', columns, where)).to_arrow_table()
 
     def drop_built_schemas(self, schemas: Iterable[str] = BUILT_SCHEMAS) -> None:
         with connect_warehouse(self.warehouse) as connection:

@@ -22,8 +22,10 @@ from orchestration.engines.base import (
     duckdb_columns,
     duckdb_tables,
     read_only,
+    select_sql,
     selected_raw_schemas,
 )
+from orchestration.engines.base import quote_identifier as quoted
 from orchestration.settings import POSTGRES_VARIABLES
 
 DEFAULT_DATABASE = "crm_kpis"
@@ -67,10 +69,6 @@ def duckdb_type(data_type: str, precision: int | None, scale: int | None, column
     if data_type in _POSTGRES_TO_DUCKDB:
         return _POSTGRES_TO_DUCKDB[data_type]
     raise EngineError(f"column {column}: Postgres type {data_type} cannot be read back into DuckDB here")
-
-
-def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class PostgresEngine(Engine):
@@ -149,26 +147,32 @@ class PostgresEngine(Engine):
                            [schema])
             return [name for (name,) in cursor.fetchall()]
 
-    def read_table(self, schema: str, table: str) -> pa.Table:
+    def hash_part_sql(self, columns: list[str], parts: int) -> str:
+        # hashtext of the values joined by a unit separator; as bigint, so abs() of the smallest int4 fits
+        values = ", ".join(f"{quoted(column)}::text" for column in columns)
+        return f"mod(abs(hashtext(concat_ws(chr(31), {values}))::bigint), {parts})"
+
+    def read_table(self, schema: str, table: str, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
         with self.connection, self.connection.cursor() as cursor:
             cursor.execute("""
                 select column_name, data_type, numeric_precision, numeric_scale from information_schema.columns
                 where table_schema = %s and table_name = %s order by ordinal_position""", [schema, table])
-            columns = {name: duckdb_type(data_type, precision, scale, f"{schema}.{table}.{name}")
-                       for name, data_type, precision, scale in cursor.fetchall()}
-            if not columns:
+            types = {name: duckdb_type(data_type, precision, scale, f"{schema}.{table}.{name}")
+                     for name, data_type, precision, scale in cursor.fetchall()}
+            if not types:
                 raise EngineError(f"Postgres has no table {schema}.{table}")
+            selected = {name: types[name] for name in columns} if columns else types
             with tempfile.TemporaryDirectory(prefix="crm-kpis-pg-") as scratch:
                 csv = Path(scratch) / "table.csv"
                 with csv.open("wb") as data:
-                    cursor.copy_expert(f"copy (select * from {quoted(schema)}.{quoted(table)}) to stdout with (format csv)", data)
+                    cursor.copy_expert(f"copy ({select_sql(f'{quoted(schema)}.{quoted(table)}', list(selected), where)}) to stdout with (format csv)", data)
                 with duckdb.connect() as reader:
                     reader.execute("set TimeZone = 'UTC'")
                     # header false, every type given: nothing is guessed; "" is an empty string, not NULL
                     relation = reader.read_csv(  # noqa: F841 (the query below reads it by name)
-                        str(csv), header=False, columns=columns, auto_detect=False, allow_quoted_nulls=False)
+                        str(csv), header=False, columns=selected, auto_detect=False, allow_quoted_nulls=False)
                     names = ", ".join(f"{quoted(name)}::TIMESTAMP as {quoted(name)}" if kind == "TIMESTAMPTZ" else quoted(name)
-                                      for name, kind in columns.items())
+                                      for name, kind in selected.items())
                     return reader.sql(f"select {names} from relation").to_arrow_table()
 
     def query_frame(self, sql: str) -> pd.DataFrame:

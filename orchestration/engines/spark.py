@@ -26,6 +26,7 @@ from orchestration.engines.base import (
     duckdb_tables,
     naive_utc,
     read_only,
+    select_sql,
     selected_raw_schemas,
 )
 from orchestration.settings import SparkConfig
@@ -138,8 +139,13 @@ class SparkEngine(Engine):
             return []
         return sorted(row.tableName for row in self.session.sql(f"show tables in `{schema}`").collect() if not row.isTemporary)
 
-    def read_table(self, schema: str, table: str) -> pa.Table:
-        return naive_utc(self.session.table(f"`{schema}`.`{table}`").toArrow())
+    def hash_part_sql(self, columns: list[str], parts: int) -> str:
+        return f"pmod(hash({', '.join(f'`{column}`' for column in columns)}), {parts})"
+
+    def read_table(self, schema: str, table: str, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
+        if columns is None and where is None:
+            return naive_utc(self.session.table(f"`{schema}`.`{table}`").toArrow())
+        return naive_utc(self.session.sql(select_sql(f"`{schema}`.`{table}`", columns, where, lambda name: f"`{name}`")).toArrow())
 
     def query_frame(self, sql: str) -> pd.DataFrame:
         return naive_utc(self.session.sql(sql).toArrow()).to_pandas()
