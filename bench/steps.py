@@ -31,7 +31,8 @@ def publish(warehouse: str, serving: str) -> None:
 
 def changes(warehouse: str, landing: str, share: str) -> None:
     """A night's changes as new landing files, `share` of the opportunities: half of them new deals (with
-    their history and activities), half existing open deals moving on a stage (a history row each)."""
+    their history and activities), half existing open deals moving on a stage (a history row each); besides,
+    a tenth as many deals won about a year ago get a corrected amount, and as many activities are deleted."""
     fraction = float(share) / 2
     folder = Path(landing)
     for table in ("opportunities", "opportunity_history", "activities"):
@@ -50,6 +51,14 @@ def changes(warehouse: str, landing: str, share: str) -> None:
                 (select max(changed_at) from raw.opportunity_history) + interval 1 hour as moved_at
             from raw.opportunities o where not o.is_closed and not coalesce(o.is_deleted, false)
             order by hash(opportunity_id, 'moved') limit {per_kind}""")
+        late = max(1, per_kind // 10)
+        connection.execute(f"""create temp table corrected as
+            select * exclude ({lineage}) replace (round(amount * 1.1, 2) as amount,
+                (select max(changed_at) from raw.opportunity_history) + interval 2 hour as updated_at)
+            from raw.opportunities
+            where is_won and closed_at < (select max(closed_at) from raw.opportunities) - interval 330 day
+                and not coalesce(is_deleted, false)
+            order by closed_at desc limit {late}""")
         connection.execute(f"""copy (
                 select * from new_deals
                 union all
@@ -57,6 +66,8 @@ def changes(warehouse: str, landing: str, share: str) -> None:
                     new_stage = 'Closed Won' as is_closed, new_stage = 'Closed Won' as is_won,
                     case when new_stage = 'Closed Won' then moved_at end as closed_at)
                 from moved
+                union all by name
+                select * from corrected
             ) to '{folder / "opportunities" / "nightly.parquet"}' (format parquet)""")
         connection.execute(f"""copy (
                 select h.* exclude ({lineage}) replace ('N-' || h.opportunity_id as opportunity_id)
@@ -65,10 +76,16 @@ def changes(warehouse: str, landing: str, share: str) -> None:
                 select opportunity_id, moved_at, new_stage, amount, currency, expected_close_date, null,
                     case when new_stage = 'Closed Won' then 'closed' else forecast_category end
                 from moved
+                union all
+                select opportunity_id, updated_at, stage, amount, currency, expected_close_date, null, 'closed' from corrected
             ) to '{folder / "opportunity_history" / "nightly.parquet"}' (format parquet)""")
         connection.execute(f"""copy (
                 select a.* exclude ({lineage}) replace ('N-' || a.activity_id as activity_id, 'N-' || a.opportunity_id as opportunity_id)
                 from raw.activities a semi join new_deals n on n.opportunity_id = 'N-' || a.opportunity_id
+                union all
+                select * exclude ({lineage}) replace (true as is_deleted,
+                    (select max(changed_at) from raw.opportunity_history) + interval 2 hour as updated_at)
+                from raw.activities where not coalesce(is_deleted, false) order by hash(activity_id, 'deleted') limit {late}
             ) to '{folder / "activities" / "nightly.parquet"}' (format parquet)""")
 
 

@@ -16,7 +16,10 @@ def test_small_benchmark_runs_and_three_implementations_agree(tmp_path):
         "win_rate": 0, "average_deal_size": 0, "sales_cycle": 0, "activities_per_week": 0}
     steps = {step["name"]: step for step in result["steps"]}
     assert {"land", "dbt build (full)", "quality gate", "publish", "reference: core KPI subset (SQL)",
-            "naive pandas: core KPI subset", "dbt build (nightly, incremental)"} <= steps.keys()
+            "naive pandas: core KPI subset", "dbt build (nightly, incremental)", "quality gate (nightly)", "publish (nightly)"} <= steps.keys()
     assert all(step["seconds"] > 0 and step["peak_mib"] > 0 for step in steps.values())
     text = report.read_text()
-    assert "pipeline / reference" in text and "cores" in text
+    assert "one-pass reference SQL" in text and "cores" in text and "nightly refresh end to end" in text
+    # dbt's own time per node of both builds, the data tests as one line
+    assert {"full", "nightly"} <= result["node_seconds"].keys() and "data tests (all)" in result["node_seconds"]["nightly"]
+    assert "int_activities_enriched" in result["node_seconds"]["full"] and "Slowest parts of the nightly build" in text
