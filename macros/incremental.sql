@@ -11,25 +11,33 @@
     - Databricks and BigQuery: merge by the key (their tables take merge natively).
 
     A later model that is replaced by period (period_month) names it as both key and partition: delete+insert
-    by a non-unique key replaces every row of the changed months, as insert_overwrite does. -#}
-{% macro incremental_replace_config(key, partition) -%}
-    {{ return(adapter.dispatch('incremental_replace_config', 'crm_kpis')(key, partition)) }}
+    by a non-unique key replaces every row of the changed months, as insert_overwrite does.
+
+    `keys_can_vanish`: a changed key may have no rows at all in its new version (its old rows must go, and a
+    batch without them cannot say so). The engines that delete remove them first (delete_changed_keys, a
+    pre-hook); Spark on parquet rebuilds such a model whole (a table), since a partition with no row in the
+    batch would keep its old rows. -#}
+{% macro incremental_replace_config(key, partition, keys_can_vanish=false) -%}
+    {{ return(adapter.dispatch('incremental_replace_config', 'crm_kpis')(key, partition, keys_can_vanish)) }}
 {%- endmacro %}
 
-{% macro default__incremental_replace_config(key, partition) -%}
+{% macro default__incremental_replace_config(key, partition, keys_can_vanish) -%}
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': key}) }}
 {%- endmacro %}
 
-{% macro spark__incremental_replace_config(key, partition) -%}
+{% macro spark__incremental_replace_config(key, partition, keys_can_vanish) -%}
+    {% if keys_can_vanish %}
+    {{ return({'materialized': 'table', 'file_format': 'parquet'}) }}
+    {% endif %}
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite', 'partition_by': [partition],
                'file_format': 'parquet'}) }}
 {%- endmacro %}
 
-{% macro databricks__incremental_replace_config(key, partition) -%}
+{% macro databricks__incremental_replace_config(key, partition, keys_can_vanish) -%}
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'merge', 'unique_key': key}) }}
 {%- endmacro %}
 
-{% macro bigquery__incremental_replace_config(key, partition) -%}
+{% macro bigquery__incremental_replace_config(key, partition, keys_can_vanish) -%}
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'merge', 'unique_key': key}) }}
 {%- endmacro %}
 
@@ -57,4 +65,23 @@
 {% macro in_values(column, values_sql) -%}
     ({{ column }} in ({{ values_sql }})
         or ({{ column }} is null and exists (select 1 from ({{ values_sql }}) as null_values(value) where value is null)))
+{%- endmacro %}
+
+{#- The landing time up to which an incremental model holds its sources' rows: the newest loaded_at of its
+    own rows, or the beginning of time while it holds none (a CRM whose first refresh had no rows of it). -#}
+{% macro incremental_watermark() -%}
+    (select coalesce(max(loaded_at), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})) from {{ this }})
+{%- endmacro %}
+
+{#- A pre-hook for a model replaced by key whose batch can hold no row for a key that changed (its new
+    version has no rows at all): on the engines that delete, the rows of every key in `changes` (a relation
+    with the key and loaded_at) landed after the watermark are deleted before the batch is built, so such a
+    key loses its old rows; the batch itself is then built from a watermark no later, so it covers every
+    deleted key. Nothing outside incremental runs, nor where the engine replaces partitions (such a model is a
+    table there: incremental_replace_config). Merge engines (Databricks, BigQuery) delete too. -#}
+{% macro delete_changed_keys(key, changes) -%}
+    {%- if is_incremental() and not crm_kpis.replaces_partitions() -%}
+    delete from {{ this }}
+    where {{ key }} in (select {{ key }} from {{ changes }} where loaded_at > {{ crm_kpis.incremental_watermark() }})
+    {%- endif -%}
 {%- endmacro %}

@@ -14,7 +14,8 @@ from orchestration.generator import GeneratorSettings, generate_landing
 from orchestration.landing import land_directory
 
 AS_OF = date(2026, 6, 30)
-INCREMENTAL_MODELS = ("int_opportunity_history_intervals", "int_activities_enriched")
+SEEDS = Path(__file__).parent.parent / "seeds"
+INCREMENTAL_MODELS = ("int_opportunity_history_intervals", "int_activities_enriched", "int_opportunity_stage_visits")
 
 
 def build(warehouse: Path, *extra: str) -> None:
@@ -50,12 +51,20 @@ def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
         }
 
 
+LINEAGE = "_source_file, _source_line, _load_id, _loaded_at"
+
+
 def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
-    """A night's changes as new landing files: deals move on a stage (new history rows and updated opportunity rows),
-    new activities arrive, some activities are soft-deleted."""
-    (landing / "opportunity_history").mkdir(parents=True, exist_ok=True)
-    (landing / "opportunities").mkdir(parents=True, exist_ok=True)
-    (landing / "activities").mkdir(parents=True, exist_ok=True)
+    """A night's changes as new landing files, each kind an incremental design can get wrong:
+    - open deals move on a stage (new history rows and updated opportunity rows), some of them to Closed Won;
+    - new deals arrive with their history and activities;
+    - deals won a year ago change their amount (a late correction of a closed month);
+    - lost deals are reopened (a closed month loses them, the open pipeline gains them);
+    - new activities arrive, some activities are soft-deleted;
+    - a late FX rate revises a past month's USD rate;
+    - subscriptions change their MRR, one of them ends."""
+    for table in ("opportunity_history", "opportunities", "activities", "fx_rates", "subscriptions"):
+        (landing / table).mkdir(parents=True, exist_ok=True)
     next_stage = """case o.stage when 'Prospecting' then 'Qualification' when 'Qualification' then 'Discovery'
         when 'Discovery' then 'Proposal' when 'Proposal' then 'Negotiation' else 'Closed Won' end"""
     with duckdb.connect(str(warehouse)) as connection:
@@ -63,14 +72,42 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
             select o.*, {next_stage} as new_stage, timestamp '2026-06-30 12:00:00' as changed_at
             from raw.opportunities o where not o.is_closed and not coalesce(o.is_deleted, false)
             order by opportunity_id limit 40""")
-        connection.execute(f"""copy (select opportunity_id, changed_at, new_stage as stage, amount, currency, expected_close_date,
-                null::double as probability, case when new_stage = 'Closed Won' then 'closed' else forecast_category end as forecast_category
-            from moved) to '{landing / "opportunity_history" / "changes.parquet"}' (format parquet)""")
-        connection.execute(f"""copy (select * exclude (new_stage, changed_at, _source_file, _source_line, _load_id, _loaded_at)
-                replace (new_stage as stage, changed_at as updated_at,
-                         new_stage = 'Closed Won' as is_closed, new_stage = 'Closed Won' as is_won,
-                         case when new_stage = 'Closed Won' then changed_at end as closed_at)
-            from moved) to '{landing / "opportunities" / "changes.parquet"}' (format parquet)""")
+        connection.execute(f"""create temp table corrected as
+            select * exclude ({LINEAGE}) replace (round(amount * 1.5, 2) as amount, timestamp '2026-06-30 12:10:00' as updated_at)
+            from raw.opportunities
+            where is_won and closed_at >= timestamp '2025-05-01' and closed_at < timestamp '2025-07-01' and not coalesce(is_deleted, false)
+            order by opportunity_id limit 5""")
+        connection.execute(f"""create temp table reopened as
+            select * exclude ({LINEAGE}) replace ('Negotiation' as stage, false as is_closed, false as is_won,
+                cast(null as timestamp) as closed_at, timestamp '2026-06-30 12:20:00' as updated_at)
+            from raw.opportunities
+            where is_closed and not is_won and closed_at >= timestamp '2026-01-01' and not coalesce(is_deleted, false)
+            order by opportunity_id limit 3""")
+        connection.execute(f"""create temp table new_deals as
+            select * exclude ({LINEAGE}) replace ('N-' || opportunity_id as opportunity_id)
+            from raw.opportunities where not is_closed and not coalesce(is_deleted, false) order by hash(opportunity_id) limit 10""")
+        connection.execute(f"""copy (
+                select opportunity_id, changed_at, new_stage as stage, amount, currency, expected_close_date,
+                    null::double as probability, case when new_stage = 'Closed Won' then 'closed' else forecast_category end as forecast_category
+                from moved
+                union all
+                select opportunity_id, updated_at, stage, amount, currency, expected_close_date, null, 'closed' from corrected
+                union all
+                select opportunity_id, updated_at, stage, amount, currency, expected_close_date, null, 'commit' from reopened
+                union all
+                select h.* exclude ({LINEAGE}) replace ('N-' || h.opportunity_id as opportunity_id)
+                from raw.opportunity_history h semi join new_deals n on n.opportunity_id = 'N-' || h.opportunity_id
+            ) to '{landing / "opportunity_history" / "changes.parquet"}' (format parquet)""")
+        connection.execute(f"""copy (
+                select * exclude (new_stage, changed_at, {LINEAGE})
+                    replace (new_stage as stage, changed_at as updated_at,
+                             new_stage = 'Closed Won' as is_closed, new_stage = 'Closed Won' as is_won,
+                             case when new_stage = 'Closed Won' then changed_at end as closed_at)
+                from moved
+                union all by name select * from corrected
+                union all by name select * from reopened
+                union all by name select * from new_deals
+            ) to '{landing / "opportunities" / "changes.parquet"}' (format parquet)""")
         connection.execute(f"""copy (
                 select 'NEW-' || activity_id as activity_id, activity_type, occurred_at + interval 3 day as occurred_at, completed,
                     owner_id, account_id, opportunity_id, lead_id, duration_minutes, timestamp '2026-06-29 13:00:00' as updated_at,
@@ -80,11 +117,26 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
                 select activity_id, activity_type, occurred_at, completed, owner_id, account_id, opportunity_id, lead_id,
                     duration_minutes, timestamp '2026-06-29 14:00:00', true
                 from (select * from raw.activities where not coalesce(is_deleted, false) order by activity_id desc limit 25)
+                union all
+                select a.* exclude ({LINEAGE}) replace ('N-' || a.activity_id as activity_id, 'N-' || a.opportunity_id as opportunity_id)
+                from raw.activities a semi join new_deals n on n.opportunity_id = 'N-' || a.opportunity_id
             ) to '{landing / "activities" / "changes.parquet"}' (format parquet)""")
+        # the finance team's late rate for a past month: 10 % off the seed's
+        usd_may = connection.execute(f"select rate from read_csv('{SEEDS / 'fx_rates.csv'}') "
+                                     "where currency = 'USD' and rate_month = date '2025-05-01'").fetchone()[0]
+        (landing / "fx_rates" / "late_rate.csv").write_text(f"currency,rate_month,rate\nUSD,2025-05-01,{float(usd_may) * 1.1:.8f}\n")
+        connection.execute(f"""copy (
+                select * exclude ({LINEAGE}) replace (round(mrr_amount * 2, 2) as mrr_amount, timestamp '2026-06-30 12:30:00' as updated_at,
+                    case when subscription_id = min(subscription_id) over () then date '2026-03-31' else end_date end as end_date)
+                from raw.subscriptions where end_date is null order by subscription_id limit 5
+            ) to '{landing / "subscriptions" / "changes.parquet"}' (format parquet)""")
         moved = connection.execute("select count(*), count(*) filter (where new_stage = 'Closed Won') from moved").fetchone()
+        counts = {name: connection.execute(f"select count(*) from {name}").fetchone()[0] for name in ("corrected", "reopened", "new_deals")}
+        counts["reopened_in_kpis"] = connection.execute("""select count(*) from intermediate.int_opportunities_enriched
+            where is_kpi_eligible and opportunity_id in (select opportunity_id from reopened)""").fetchone()[0]
     report = land_directory(landing, warehouse)
-    assert report.invariant_holds and report.rows_rejected == 0
-    return {"moved": moved[0], "won": moved[1]}
+    assert report.invariant_holds and report.rows_rejected == 0, report
+    return {"moved": moved[0], "won": moved[1], **counts}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +171,8 @@ def test_building_twice_changes_nothing(warehouses):
 
 
 def test_incremental_build_after_new_data_equals_a_full_refresh(warehouses):
-    assert warehouses["changes"]["moved"] == 40 and warehouses["changes"]["won"] > 0
+    changes = warehouses["changes"]
+    assert changes["moved"] == 40 and changes["won"] > 0 and (changes["corrected"], changes["reopened"], changes["new_deals"]) == (5, 3, 10)
     for model, sql in warehouses["changes"]["incremental_sql"].items():
         # the third build really took the incremental path: a watermark query, then delete+insert into the table
         assert "max(loaded_at)" in sql and "delete from" in sql.lower(), model
@@ -131,7 +184,19 @@ def test_the_new_data_reached_the_marts(warehouses):
     before, after = warehouses["second"], warehouses["incremental"]
     # 60 new completed-or-not activities minus 25 deleted; the moved deals changed the pipeline and the wins
     activities_before = len(before["intermediate.int_activities_enriched"])
-    assert len(after["intermediate.int_activities_enriched"]) == activities_before + 60 - 25
-    assert len(after["intermediate.int_opportunity_history_intervals"]) == len(before["intermediate.int_opportunity_history_intervals"]) + 40
-    assert after["marts.fct_kpi_win_rate"] != before["marts.fct_kpi_win_rate"]
+    new_deal_activities = sum(1 for row in after["marts.fct_activities"] if str(row[0]).startswith("N-"))
+    assert new_deal_activities > 0
+    assert len(after["intermediate.int_activities_enriched"]) == activities_before + 60 - 25 + new_deal_activities
+    assert len(after["intermediate.int_opportunity_history_intervals"]) > len(before["intermediate.int_opportunity_history_intervals"]) + 40 + 5 + 3
     assert after["marts.fct_kpi_pipeline_value"] != before["marts.fct_kpi_pipeline_value"]
+    assert after["marts.fct_kpi_recurring_revenue"] != before["marts.fct_kpi_recurring_revenue"]
+
+    def month(table: str, period: date) -> list[tuple]:
+        return [row for row in after[table] if row[0] == period], [row for row in before[table] if row[0] == period]
+
+    assert warehouses["changes"]["reopened_in_kpis"] > 0
+    # a year-old month moved (late amount corrections and the late USD rate); this year's lost the reopened deals
+    may_2025 = month("marts.fct_kpi_win_rate", date(2025, 5, 1))
+    assert may_2025[0] != may_2025[1]
+    assert sum(row[7] for row in after["marts.fct_kpi_win_rate"] if row[0] >= date(2026, 1, 1)) == \
+        sum(row[7] for row in before["marts.fct_kpi_win_rate"] if row[0] >= date(2026, 1, 1)) - warehouses["changes"]["reopened_in_kpis"]

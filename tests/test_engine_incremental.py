@@ -1,8 +1,9 @@
 """The incremental models on every engine: after a night's changes (a new activity, one moved to another month,
-one soft-deleted, a new history row), an incremental run gives the rows a full refresh gives, by delete+insert
-on DuckDB and Postgres and by rewriting partitions on Spark (macros/incremental.sql).
+one soft-deleted, a new history row, a re-landed one that leaves a deal no stage visit), an incremental run
+gives the rows a full refresh gives, by delete+insert on DuckDB and Postgres and by rewriting partitions on
+Spark (macros/incremental.sql).
 
-Only the seeds and models the two incremental ones need are built, without their data tests
+Only the seeds and models the incremental ones need are built, without their data tests
 (`dbt build --select +model --exclude resource_type:test`), to keep Spark's share of the suite small; the
 hand-made CRM is the starting point."""
 
@@ -23,7 +24,9 @@ from tests.engine_builds import engines_under_test
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hand_made"
 AS_OF = date(2025, 6, 15)
-MODELS = ("int_activities_enriched", "int_opportunity_history_intervals")
+MODELS = ("int_activities_enriched", "int_opportunity_history_intervals", "int_opportunity_stage_visits")
+# rebuilt whole on Spark: a changed deal may lose every visit, which a partition rewrite cannot say (macros/incremental.sql)
+TABLES_ON_SPARK = ("int_opportunity_stage_visits",)
 SELECT = ["--select", *(f"+{model}" for model in MODELS), "--exclude", "resource_type:test", "resource_type:unit_test"]
 
 ACTIVITIES = """activity_id,activity_type,occurred_at,completed,owner_id,account_id,opportunity_id,lead_id,duration_minutes,updated_at,is_deleted
@@ -33,6 +36,7 @@ ACT9,meeting,2025-05-20 13:00:00,true,U2,A1,O4,,45,2025-06-14 09:00:00,false
 """
 HISTORY = """opportunity_id,changed_at,stage,amount,currency,expected_close_date,probability,forecast_category
 O4,2025-06-14 08:00:00,Negotiation,8000.00,EUR,2025-07-31,,commit
+O6,2025-06-10 10:00:00,Closed Lost,3000.00,EUR,2025-09-30,0,closed
 """
 
 
@@ -64,7 +68,7 @@ def test_an_incremental_run_after_changes_equals_a_full_refresh(name, tmp_path, 
             (landing / folder).mkdir(parents=True)
             (landing / folder / "day2.csv").write_text(content)
         report = land_directory(landing, warehouse)
-        assert report.rows_landed == 4 and report.rows_rejected == 0
+        assert report.rows_landed == 5 and report.rows_rejected == 0
         run()
         incremental = {model: engine.read_table("intermediate", model) for model in MODELS}
         compiled = {model: (target / "run" / "crm_kpis" / "models" / "intermediate" / f"{model}.sql").read_text().lower()
@@ -77,6 +81,9 @@ def test_an_incremental_run_after_changes_equals_a_full_refresh(name, tmp_path, 
 
     # the second run took the incremental path of its engine
     for model, sql in compiled.items():
+        if name == "spark" and model in TABLES_ON_SPARK:
+            assert "insert overwrite" not in sql, (model, sql[:2000])
+            continue
         assert ("insert overwrite" in sql) if name == "spark" else ("delete from" in sql), (model, sql[:2000])
     for model in MODELS:
         comparison = compare_tables(model, live(full[model], model), live(incremental[model], model))
@@ -90,3 +97,8 @@ def test_an_incremental_run_after_changes_equals_a_full_refresh(name, tmp_path, 
     o4 = sorted((row["change_seq"], row["stage"]) for row in intervals.to_pylist() if row["opportunity_id"] == "O4")
     assert o4[-1] == (len(o4), "Negotiation")
     assert intervals.num_rows == before["int_opportunity_history_intervals"].num_rows + 1
+    # O6's only history row was re-landed as Closed Lost: it has no stage visit left; O4 is in Negotiation now
+    visits = live(incremental["int_opportunity_stage_visits"], "int_opportunity_stage_visits").to_pylist()
+    assert any(row["opportunity_id"] == "O6" for row in before["int_opportunity_stage_visits"].to_pylist())
+    assert not any(row["opportunity_id"] == "O6" for row in visits)
+    assert [row["stage"] for row in visits if row["opportunity_id"] == "O4" and row["is_current"]] == ["Negotiation"]

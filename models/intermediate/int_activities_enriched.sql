@@ -18,7 +18,7 @@ with all_activities as (
 
 {% if is_incremental() %}
 watermark as (
-    select max(loaded_at) as loaded_at from {{ this }}
+    select {{ crm_kpis.incremental_watermark() }} as loaded_at
 ),
 
 deleted_since_watermark as (

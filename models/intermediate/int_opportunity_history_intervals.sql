@@ -29,7 +29,7 @@ versions_without_history as (
 
 {% if is_incremental() %}
 watermark as (
-    select max(loaded_at) as loaded_at from {{ this }}
+    select {{ crm_kpis.incremental_watermark() }} as loaded_at
 ),
 
 changed_opportunities as (

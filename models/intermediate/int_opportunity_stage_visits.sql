@@ -3,9 +3,45 @@
     visits. A forward move over stages (Qualification -> Proposal, or Proposal -> Closed Won) adds a
     0-day visit for each open stage jumped over (is_skipped): the deal passed it without stopping.
     Stages before the first recorded stage are not invented. A move back to an earlier open stage
-    marks the visit it left as is_regression; the visit it enters is a revisit. -#}
-with intervals as (
+    marks the visit it left as is_regression; the visit it enters is a revisit.
+
+    Incremental: a deal's visits follow from its intervals alone, so a run rebuilds the deals whose
+    intervals got rows landed since the visits were last built (watermark: the newest landing time
+    behind each deal's visits), replacing them by opportunity_id (macros/incremental.sql). A deal whose
+    rebuilt intervals leave it no visit at all (a re-landed history row turning its only open stage into a
+    closed one) has its old visits deleted first (delete_changed_keys); on Spark on parquet, which cannot
+    delete, the model is rebuilt whole (keys_can_vanish). -#}
+{%- set replaced = crm_kpis.incremental_replace_config(key='opportunity_id', partition='opportunity_bucket', keys_can_vanish=true) %}
+{%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_changed_keys('opportunity_id', ref('int_opportunity_history_intervals')) }}"}) %}
+{{ config(**replaced) }}
+
+with all_intervals as (
     select * from {{ ref('int_opportunity_history_intervals') }}
+),
+
+{% if is_incremental() %}
+changed_intervals as (
+    select opportunity_id from all_intervals
+    where loaded_at > {{ crm_kpis.incremental_watermark() }}
+),
+{% endif %}
+
+deal_intervals as (
+    select * from all_intervals
+    {% if is_incremental() %}
+    where opportunity_id in (select opportunity_id from changed_intervals)
+    {% endif %}
+),
+
+deal_watermarks as (
+    -- the newest landing time behind each deal's intervals: what the next run's watermark is taken from
+    select opportunity_id, max(loaded_at) as loaded_at
+    from deal_intervals
+    group by opportunity_id
+),
+
+intervals as (
+    select * from deal_intervals
     where stage_order is not null
 ),
 
@@ -42,7 +78,8 @@ visits as (
         min(case when is_closed_stage then 1 else 0 end) = 1 as is_closed_stage,
         min(case when is_won_stage then 1 else 0 end) = 1 as is_won_stage,
         min(valid_from) as entered_at,
-        case when count(valid_to) = count(*) then max(valid_to) end as exited_at
+        case when count(valid_to) = count(*) then max(valid_to) end as exited_at,
+        max(opportunity_bucket) as opportunity_bucket
     from numbered
     group by opportunity_id, visit_number
 ),
@@ -69,7 +106,8 @@ open_stage_visits as (
         next_stage,
         false as is_skipped,
         coalesce(next_stage_order < stage_order, false) as is_regression,
-        coalesce(previous_stage_order > stage_order, false) as is_revisit
+        coalesce(previous_stage_order > stage_order, false) as is_revisit,
+        opportunity_bucket
     from sequenced
     where not is_closed_stage
 ),
@@ -85,7 +123,8 @@ skipped_stage_visits as (
         sequenced.next_stage,
         true as is_skipped,
         false as is_regression,
-        false as is_revisit
+        false as is_revisit,
+        sequenced.opportunity_bucket
     from sequenced
     inner join stages
         on stages.stage_order > sequenced.stage_order
@@ -102,19 +141,22 @@ all_visits as (
 )
 
 select
-    opportunity_id,
-    visit_number,
-    stage,
-    stage_order,
-    entered_at,
-    exited_at,
-    {{ crm_kpis.to_business_date('exited_at') }} as exited_date,
-    cast({{ dbt.date_trunc('month', crm_kpis.to_business_date('exited_at')) }} as date) as exited_month,
-    {{ dbt.datediff('entered_at', 'exited_at', 'second') }} as duration_seconds,
-    {{ crm_kpis.safe_divide(dbt.datediff('entered_at', 'exited_at', 'second'), '86400') }} as duration_days,
-    next_stage,
-    is_skipped,
-    is_regression,
-    is_revisit,
-    exited_at is null as is_current
+    all_visits.opportunity_id,
+    all_visits.visit_number,
+    all_visits.stage,
+    all_visits.stage_order,
+    all_visits.entered_at,
+    all_visits.exited_at,
+    {{ crm_kpis.to_business_date('all_visits.exited_at') }} as exited_date,
+    cast({{ dbt.date_trunc('month', crm_kpis.to_business_date('all_visits.exited_at')) }} as date) as exited_month,
+    {{ dbt.datediff('all_visits.entered_at', 'all_visits.exited_at', 'second') }} as duration_seconds,
+    {{ crm_kpis.safe_divide(dbt.datediff('all_visits.entered_at', 'all_visits.exited_at', 'second'), '86400') }} as duration_days,
+    all_visits.next_stage,
+    all_visits.is_skipped,
+    all_visits.is_regression,
+    all_visits.is_revisit,
+    all_visits.exited_at is null as is_current,
+    deal_watermarks.loaded_at,
+    all_visits.opportunity_bucket
 from all_visits
+left join deal_watermarks on all_visits.opportunity_id = deal_watermarks.opportunity_id
