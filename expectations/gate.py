@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from expectations import checks as names
 from expectations import suites
@@ -130,24 +131,37 @@ class MartSource:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._rows: dict[str, int] = {}
+        self._keys: dict[tuple[str, str], pa.Table] = {}
 
-    def frame(self, mart: str, columns: list[str] | None = None, where: str | None = None) -> pd.DataFrame:
-        """The mart's rows (dates as ISO strings, as GE's value sets hold them)."""
+    def frame(self, mart: str, columns: list[str] | None = None, where: str | None = None,
+              relationships: list[MartTest] | None = None) -> pd.DataFrame:
+        """The mart's rows (dates as ISO strings, as GE's value sets hold them), with a found_column for each
+        of `relationships`: whether the row's value is a key of the referenced mart."""
         with duckdb.connect() as typing:
-            return _iso_dates(typing.from_arrow(self.engine.read_table(MARTS_SCHEMA, mart, columns, where)).df())
+            typing.register("mart_rows", self.engine.read_table(MARTS_SCHEMA, mart, columns, where))
+            found = []
+            for number, test in enumerate(relationships or []):
+                typing.register(f"keys_{number}", self.keys(test.referenced_mart or "", test.arguments["field"]))
+                found.append(f'"{test.column}" in (select key_value from keys_{number}) as "{suites.found_column(test)}"')
+            return _iso_dates(typing.sql(f"select {', '.join(['mart_rows.*', *found])} from mart_rows").df())
 
-    def part(self, mart: str, columns: list[str], cut_by: list[str], part: int, parts: int) -> pd.DataFrame:
+    def part(self, mart: str, columns: list[str], cut_by: list[str], part: int, parts: int, relationships: list[MartTest]) -> pd.DataFrame:
         where = f"{self.engine.hash_part_sql(cut_by, parts)} = {part}" if parts > 1 else None
-        return self.frame(mart, columns, where)
+        return self.frame(mart, columns, where, relationships)
+
+    def keys(self, mart: str, column: str) -> pa.Table:
+        """The distinct non-NULL values of a mart's column (typed as the mart's own, so they compare as equals)."""
+        if (mart, column) not in self._keys:
+            with duckdb.connect() as distinct:
+                distinct.register("mart_column", self.engine.read_table(MARTS_SCHEMA, mart, [column]))
+                self._keys[(mart, column)] = distinct.sql(
+                    f'select distinct "{column}" as key_value from mart_column where "{column}" is not null').to_arrow_table()
+        return self._keys[(mart, column)]
 
     def rows(self, mart: str) -> int:
         if mart not in self._rows:
             self._rows[mart] = int(self.query(f"select count(*) as row_count from {MARTS_SCHEMA}.{mart}").iloc[0, 0])
         return self._rows[mart]
-
-    def distinct(self, mart: str, column: str) -> list[Any]:
-        values = self.query(f"select distinct {column} as value from {MARTS_SCHEMA}.{mart} where {column} is not null")
-        return sorted(_iso_dates(values)["value"].tolist())
 
     def total(self, mart: str, column: str) -> float:
         value = self.query(f"select sum({column}) as total from {MARTS_SCHEMA}.{mart}").iloc[0, 0]
@@ -211,16 +225,13 @@ def _run_quality_gate(settings: Settings, run_id: str, manifest_path: Path, sour
                index_columns: list[str]) -> CheckOutcome:
         return record_validation(name, mart, lambda: runner.validate(suite_factory(), frame_factory(), index_columns))
 
-    referenced = {(test.referenced_mart, test.arguments["field"]) for tests in rules.tests.values()
-                  for test in tests if test.referenced_mart}
-    key_values = {(mart, column): source.distinct(mart, column) for mart, column in referenced}
-
     def mart_validation(name: str, mart: str, tests: list[MartTest]) -> Validation:
         grain = rules.grain(mart)
         return validate_in_parts(
             source.rows(mart), settings.gate_rows_per_part, passes(tests, grain), grain,
-            lambda columns, cut_by, part, parts: source.part(mart, columns, cut_by, part, parts),
-            lambda part_tests, frame: runner.validate(suites.mart_suite(f"{name}__{mart}", part_tests, key_values), frame, grain))
+            lambda part_tests, columns, cut_by, part, parts: source.part(
+                mart, columns, cut_by, part, parts, [test for test in part_tests if test.referenced_mart]),
+            lambda part_tests, frame: runner.validate(suites.mart_suite(f"{name}__{mart}", part_tests), frame, grain))
 
     for mart in rules.marts:
         tests = rules.tests.get(mart, [])

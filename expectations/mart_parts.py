@@ -94,19 +94,19 @@ def merged(results: Iterator[Validation]) -> Validation:
 
 
 def validate_in_parts(rows: int, rows_per_part: int, groups: list[Pass], grain: list[str],
-                      read: Callable[[list[str], list[str], int, int], pd.DataFrame],
+                      read: Callable[[list[MartTest], list[str], list[str], int, int], pd.DataFrame],
                       validate: Callable[[list[MartTest], pd.DataFrame], Validation]) -> Validation:
-    """Each pass's tests on each part of the mart. `read(columns, cut_by, part, parts)` returns one part's
-    rows (all rows when parts is 1); `validate(tests, frame)` runs one suite of those tests on it."""
+    """Each pass's tests on each part of the mart. `read(tests, columns, cut_by, part, parts)` returns one
+    part's rows for those tests (all rows when parts is 1); `validate(tests, frame)` runs one suite of them on it."""
     parts = part_count(rows, rows_per_part)
     if parts == 1:  # the whole mart in one frame, one validation of all its tests
         every = [test for group in groups for test in group.tests]
         columns = list(dict.fromkeys(column for group in groups for column in group.columns(grain)))
-        return validate(every, read(columns, [], 0, 1))
+        return validate(every, read(every, columns, [], 0, 1))
 
     def results() -> Iterator[Validation]:
         for group in groups:
             for part in range(parts):
-                yield validate(group.tests, read(group.columns(grain), group.cut_by, part, parts))
+                yield validate(group.tests, read(group.tests, group.columns(grain), group.cut_by, part, parts))
 
     return merged(results())
