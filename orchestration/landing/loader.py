@@ -136,12 +136,12 @@ def _staging_sql(contract: TableContract, source: FileSource, typings: dict[str,
     ]
     mask = " + ".join(f"(case when {check.predicate_sql} then {1 << index} else 0 end)" for index, check in enumerate(checks)) or "0"
     raw_values = ", ".join(f"left(cast({check.value_sql} as varchar), {MAX_REJECT_VALUE_CHARS})" for check in checks)
+    # the raw values are kept for rejected rows only: built inside the CASE (which DuckDB evaluates for the
+    # rows it selects), not for every row and then dropped (a third of a big file's staging time)
     return f"""
-        select * exclude (_raw_values), case when _reject_mask <> 0 then _raw_values end as _raw_values
-        from (
-            select _line, {', '.join(typed_columns)}, {mask} as _reject_mask, [{raw_values}] as _raw_values
-            from ({source.select_sql}) as source_rows
-        )"""
+        select _line, {', '.join(typed_columns)}, {mask} as _reject_mask,
+            case when _reject_mask <> 0 then [{raw_values}] end as _raw_values
+        from ({source.select_sql}) as source_rows"""
 
 
 def _key_match(contract: TableContract, left: str, right: str) -> str:
@@ -154,6 +154,14 @@ def _key_match(contract: TableContract, left: str, right: str) -> str:
 
 
 MAX_CHECKS = 62  # one bit each in a bigint mask
+
+
+def _drop_incoming(sql: Callable[..., duckdb.DuckDBPyConnection]) -> None:
+    """The incoming rows of a file: a view of the staged rows, or a table where keys had to be deduplicated."""
+    kinds = sql("""select 'view' from duckdb_views() where temporary and view_name = '_incoming'
+        union all select 'table' from duckdb_tables() where temporary and table_name = '_incoming'""").fetchall()
+    for (kind,) in kinds:
+        sql(f"drop {kind} _incoming")
 
 
 def _version_order(contract: TableContract) -> str:
@@ -367,17 +375,25 @@ class FileLander:
         sql = self.connection.execute
         columns = [quote_identifier(name) for name in contract.columns]
         key = ", ".join(quote_identifier(column) for column in contract.key)
-        sql("drop table if exists _incoming")
-        sql(
-            f"""create temp table _incoming as
-            select {', '.join(columns)}, _line from _staged
-            where _reject_mask = 0
-            qualify row_number() over (partition by {key} order by {_version_order(contract)}) = 1"""
-        )
+        _drop_incoming(sql)
+        # one version per key: most files hold each key once, which a hash aggregate shows far faster than
+        # the window that picks the newest version; only a file with repeated keys pays for the window
+        repeated = sql(f"select exists (select 1 from _staged where _reject_mask = 0 group by {key} having count(*) > 1)").fetchone()[0]
+        if repeated:
+            sql(
+                f"""create temp table _incoming as
+                select {', '.join(columns)}, _line from _staged
+                where _reject_mask = 0
+                qualify row_number() over (partition by {key} order by {_version_order(contract)}) = 1"""
+            )
+        else:
+            sql(f"create temp view _incoming as select {', '.join(columns)}, _line from _staged where _reject_mask = 0")
         incoming = sql("select count(*) from _incoming").fetchone()[0]
         result.rows_superseded = result.rows_landed - incoming
 
         target = raw_table(contract)
+        # a table's first load: nothing to replace, nothing to compare with
+        empty_target = not sql(f"select exists (select 1 from {target})").fetchone()[0]
         if contract.version_column:
             # a row without updated_at is older than any row with one: it never replaces it (it counts
             # as stale); between two rows without one, the later load wins
@@ -386,21 +402,22 @@ class FileLander:
                                  f"(_incoming.{version} is null or existing.{version} > _incoming.{version}))")
         else:
             existing_is_newer = "false"
-        result.rows_updated = sql(
+        result.rows_updated = 0 if empty_target else sql(
             f"delete from {target} as existing using _incoming "
             f"where {_key_match(contract, 'existing', '_incoming')} and not {existing_is_newer}"
         ).fetchone()[0]
         lineage = ", ".join(quote_identifier(name) for name in LINEAGE_COLUMNS)
+        new_keys_only = "" if empty_target else \
+            f"where not exists (select 1 from {target} as existing where {_key_match(contract, 'existing', '_incoming')})"
         inserted = sql(
             f"""insert into {target} ({', '.join(columns)}, {lineage})
             select {', '.join('_incoming.' + column for column in columns)}, ?, _incoming._line, ?, ?
-            from _incoming
-            where not exists (select 1 from {target} as existing where {_key_match(contract, 'existing', '_incoming')})""",
+            from _incoming {new_keys_only}""",
             [relative, self.load_id, self.loaded_at],
         ).fetchone()[0]
         result.rows_inserted = inserted - result.rows_updated
         result.rows_stale = incoming - inserted
-        sql("drop table if exists _incoming")
+        _drop_incoming(sql)
         sql("drop table if exists _staged")
 
     def _check_invariants(self, relative: str, contract: TableContract, result: FileResult) -> None:
