@@ -94,8 +94,9 @@ opportunities_without_history as (
         true as is_derived_from_current_values
     from versions_without_history as versions
     inner join opportunities_to_build on versions.opportunity_id = opportunities_to_build.opportunity_id
-    left join history on opportunities_to_build.opportunity_id = history.opportunity_id
-    where history.opportunity_id is null
+    -- history_to_build holds every history row of the opportunities being built: no need to read all history
+    left join history_to_build on opportunities_to_build.opportunity_id = history_to_build.opportunity_id
+    where history_to_build.opportunity_id is null
         -- without a creation time there is no moment the interval could start (counted in the
         -- data-quality fact as missing_created_at)
         and opportunities_to_build.created_at is not null
