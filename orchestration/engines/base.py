@@ -13,6 +13,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from orchestration.landing.file_source import quote_identifier
+
 # The schemas dbt builds (macros/generate_schema_name.sql) and the raw ones landing and the adapters fill.
 BUILT_SCHEMAS = ("reference", "staging", "intermediate", "marts", "snapshots")
 # Where an engine's audited marts are published for readers of the engine itself (write-audit-publish:
@@ -108,11 +110,6 @@ class Engine(abc.ABC):
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.close()
-
-
-def quote_identifier(name: str) -> str:
-    """A column name in double quotes (DuckDB and Postgres)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def select_sql(relation: str, columns: list[str] | None, where: str | None, quote: Callable[[str], str] = quote_identifier) -> str:

@@ -25,7 +25,7 @@ from orchestration.engines.base import (
     select_sql,
     selected_raw_schemas,
 )
-from orchestration.engines.base import quote_identifier as quoted
+from orchestration.landing.file_source import quote_identifier as quoted
 from orchestration.settings import POSTGRES_VARIABLES
 
 DEFAULT_DATABASE = "crm_kpis"

@@ -143,8 +143,6 @@ class SparkEngine(Engine):
         return f"pmod(hash({', '.join(f'`{column}`' for column in columns)}), {parts})"
 
     def read_table(self, schema: str, table: str, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
-        if columns is None and where is None:
-            return naive_utc(self.session.table(f"`{schema}`.`{table}`").toArrow())
         return naive_utc(self.session.sql(select_sql(f"`{schema}`.`{table}`", columns, where, lambda name: f"`{name}`")).toArrow())
 
     def query_frame(self, sql: str) -> pd.DataFrame:
