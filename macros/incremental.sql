@@ -77,10 +77,10 @@
     version has no rows at all): on the engines that delete, the rows of every key in `changes` (a relation
     with the key and loaded_at) landed after the watermark are deleted before the batch is built, so such a
     key loses its old rows; the batch itself is then built from a watermark no later, so it covers every
-    deleted key. Nothing outside incremental runs, nor where the engine replaces partitions (such a model is a
-    table there: incremental_replace_config). Merge engines (Databricks, BigQuery) delete too. -#}
+    deleted key. Nothing outside incremental runs; where the engine replaces partitions a model with
+    keys_can_vanish is a table (incremental_replace_config), so the hook never runs there. -#}
 {% macro delete_changed_keys(key, changes) -%}
-    {%- if is_incremental() and not crm_kpis.replaces_partitions() -%}
+    {%- if is_incremental() -%}
     delete from {{ this }}
     where {{ key }} in (select {{ key }} from {{ changes }} where loaded_at > {{ crm_kpis.incremental_watermark() }})
     {%- endif -%}

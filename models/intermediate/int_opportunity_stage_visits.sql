@@ -11,7 +11,8 @@
     rebuilt intervals leave it no visit at all (a re-landed history row turning its only open stage into a
     closed one) has its old visits deleted first (delete_changed_keys); on Spark on parquet, which cannot
     delete, the model is rebuilt whole (keys_can_vanish). -#}
-{%- set replaced = crm_kpis.incremental_replace_config(key='opportunity_id', partition='opportunity_bucket', keys_can_vanish=true) %}
+{#- no partition: where the engine replaces partitions (Spark) this model is a table (keys_can_vanish) #}
+{%- set replaced = crm_kpis.incremental_replace_config(key='opportunity_id', partition=none, keys_can_vanish=true) %}
 {%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_changed_keys('opportunity_id', ref('int_opportunity_history_intervals')) }}"}) %}
 {{ config(**replaced) }}
 
@@ -78,8 +79,7 @@ visits as (
         min(case when is_closed_stage then 1 else 0 end) = 1 as is_closed_stage,
         min(case when is_won_stage then 1 else 0 end) = 1 as is_won_stage,
         min(valid_from) as entered_at,
-        case when count(valid_to) = count(*) then max(valid_to) end as exited_at,
-        max(opportunity_bucket) as opportunity_bucket
+        case when count(valid_to) = count(*) then max(valid_to) end as exited_at
     from numbered
     group by opportunity_id, visit_number
 ),
@@ -106,8 +106,7 @@ open_stage_visits as (
         next_stage,
         false as is_skipped,
         coalesce(next_stage_order < stage_order, false) as is_regression,
-        coalesce(previous_stage_order > stage_order, false) as is_revisit,
-        opportunity_bucket
+        coalesce(previous_stage_order > stage_order, false) as is_revisit
     from sequenced
     where not is_closed_stage
 ),
@@ -123,8 +122,7 @@ skipped_stage_visits as (
         sequenced.next_stage,
         true as is_skipped,
         false as is_regression,
-        false as is_revisit,
-        sequenced.opportunity_bucket
+        false as is_revisit
     from sequenced
     inner join stages
         on stages.stage_order > sequenced.stage_order
@@ -156,7 +154,6 @@ select
     all_visits.is_regression,
     all_visits.is_revisit,
     all_visits.exited_at is null as is_current,
-    deal_watermarks.loaded_at,
-    all_visits.opportunity_bucket
+    deal_watermarks.loaded_at
 from all_visits
 left join deal_watermarks on all_visits.opportunity_id = deal_watermarks.opportunity_id
