@@ -26,7 +26,7 @@ from .semantic import MetricsUnavailable, run_metricflow
 from .serving.kpi_summary import print_kpi_summary
 from .serving.publish import last_publish
 from .serving.sql_prompt import SqlUnavailable, prompt, run_statement, serving_connection
-from .settings import RUNTIME_SETTINGS, SETTINGS_FILE_NAME, Settings, SettingsError, dbt_var_environment_variable, write_home_settings
+from .settings import RUNTIME_SETTINGS, SETTINGS_FILE_NAME, WEEKDAYS, Settings, SettingsError, dbt_var_environment_variable, write_home_settings
 
 DEFAULT_AS_OF = date(2026, 6, 30)
 DEMO_OPPORTUNITIES = 20_000
@@ -180,9 +180,9 @@ def run_sql(serving: Path, statement: str | None, as_csv: bool) -> None:
         raise CommandFailed(str(error).splitlines()[0]) from None
 
 
-def run_refresh_command(settings: Settings) -> None:
+def run_refresh_command(settings: Settings, full: bool = False) -> None:
     try:
-        summary = run_refresh(settings)
+        summary = run_refresh(settings, full)
     except WarehouseBusy as error:
         raise CommandFailed(str(error)) from None
     print_summary(summary)
@@ -246,13 +246,12 @@ def _make_writable(folder: Path) -> None:
 def print_settings(settings: Settings) -> None:
     """Every setting, its environment variable and the value in effect."""
     print(f"settings of home {settings.home} (environment variables win over {settings.home / SETTINGS_FILE_NAME})")
-    values = {"home": settings.home, "landing": settings.landing, "warehouse": settings.warehouse, "engine": settings.engine,
-              "dbt_target": settings.dbt_target, "serving": settings.serving, "dashboard": settings.dashboard, "quality": settings.quality,
-              "dagster_home": settings.dagster_home, "duckdb_memory_limit": settings.warehouse_config.memory_limit,
-              "duckdb_threads": settings.warehouse_config.threads, "refresh_cron": settings.refresh_cron,
-              "gate_max_row_change": settings.gate_max_row_change, "gate_max_bookings_change": settings.gate_max_bookings_change,
-              "gate_max_data_age_days": settings.gate_max_data_age_days, "serve_pii": settings.serve_pii,
-              "serving_storage_version": settings.serving_storage_version}
+    # the settings whose value the Settings object holds under another name; every other one is its attribute
+    held_elsewhere = {"duckdb_memory_limit": settings.warehouse_config.memory_limit, "duckdb_threads": settings.warehouse_config.threads,
+                      "spark_home": settings.spark.home, "spark_master": settings.spark.master,
+                      "spark_driver_memory": settings.spark.driver_memory, "spark_shuffle_partitions": settings.spark.shuffle_partitions,
+                      "full_refresh_weekday": "none" if settings.full_refresh_weekday is None else WEEKDAYS[settings.full_refresh_weekday]}
+    values = {setting.name: held_elsewhere.get(setting.name, getattr(settings, setting.name, None)) for setting in RUNTIME_SETTINGS}
     for setting in RUNTIME_SETTINGS:
         print(f"  {setting.environment_variable:<34} {values[setting.name]!s:<34} {setting.meaning}")
     for name, value in settings.dbt_variables.items():
@@ -302,7 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     load_source.add_argument("folder", type=Path, help="folder of CSV or Parquet files, one per table")
     load_source.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default $CRM_KPIS_WAREHOUSE or data/warehouse.duckdb)")
 
-    command("refresh", "run the refresh job in-process: land, dbt build, quality gate, publish")
+    refresh = command("refresh", "run the refresh job in-process: land, dbt build, quality gate, publish")
+    refresh.add_argument("--full", action="store_true",
+                         help="rebuild every model from all history (dbt build --full-refresh): after an upgrade or a "
+                              "change of settings, which incremental models would otherwise apply to new rows only")
 
     dashboard = command("dashboard", "write the sales dashboard (one HTML file that opens from disk) from the published marts")
     dashboard.add_argument("--out", type=Path, default=None,
@@ -360,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "load-source":
             run_load_source(settings, arguments.source, arguments.folder, arguments.warehouse or settings.warehouse)
         elif arguments.command == "refresh":
-            run_refresh_command(settings)
+            run_refresh_command(settings, arguments.full)
         elif arguments.command == "dashboard":
             run_dashboard(arguments.serving or settings.serving_file, arguments.out or settings.dashboard)
         elif arguments.command == "demo":

@@ -37,12 +37,13 @@ def prepare_manifest(settings: Settings) -> None:
     project.prepare_manifest(settings)
 
 
-def run_refresh(settings: Settings) -> RefreshSummary:
+def run_refresh(settings: Settings, full: bool = False) -> RefreshSummary:
     """The refresh job in this process, holding the warehouse's lock throughout (WarehouseBusy when
-    another refresh holds it)."""
+    another refresh holds it). `full`: every model rebuilt from all history (dbt build --full-refresh),
+    for after an upgrade or a change of rules that incremental models would otherwise keep old rows of."""
     with warehouse_lock(settings.warehouse, "crm-kpis refresh"):
         prepare_manifest(settings)
-        return _run_refresh_job(settings)
+        return _run_refresh_job(settings, full)
 
 
 def _dbt_test_descriptions(settings: Settings) -> dict[str, str]:
@@ -54,12 +55,13 @@ def _dbt_test_descriptions(settings: Settings) -> dict[str, str]:
             if node["resource_type"] == "test" and node.get("description")}
 
 
-def _run_refresh_job(settings: Settings) -> RefreshSummary:
+def _run_refresh_job(settings: Settings, full: bool) -> RefreshSummary:
     import dagster as dg
 
     from expectations.checks import gate_checks
     from expectations.gate import GateReport
     from expectations.manifest_rules import read_rules
+    from orchestration.defs.automation import full_refresh_tags
     from orchestration.defs.dbt.project import manifest_path
     from orchestration.defs.definitions import build_definitions
     from orchestration.defs.publish import PUBLISHED_MARTS_KEY
@@ -75,7 +77,7 @@ def _run_refresh_job(settings: Settings) -> RefreshSummary:
     # frames: both go to the log; the terminal gets the progress lines and the summary
     with open(log_path, "w") as log, on_this_terminal(), contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         result = job.execute_in_process(
-            instance=instance, raise_on_error=False,
+            instance=instance, raise_on_error=False, tags=full_refresh_tags(full),
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
     failed = [event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"]

@@ -61,6 +61,8 @@ RUNTIME_SETTINGS: tuple[RuntimeSetting, ...] = (
     RuntimeSetting("duckdb_memory_limit", "4GB", "DuckDB's memory cap for landing, dbt and publishing; larger work spills to disk"),
     RuntimeSetting("duckdb_threads", None, "DuckDB threads (default: every core)"),
     RuntimeSetting("refresh_cron", "0 2 * * *", "when the nightly refresh runs (in the business time zone)"),
+    RuntimeSetting("full_refresh_weekday", "sunday",
+                   "the weekday whose scheduled refresh is a full one (every model rebuilt from all history, as `crm-kpis refresh --full`); none = never"),
     RuntimeSetting("gate_max_row_change", "0.5", "a mart may shrink to (1 - x) or grow to 1 / (1 - x) of its published row count"),
     RuntimeSetting("gate_max_bookings_change", "0.2", "total bookings may move by this share against the published version"),
     RuntimeSetting("gate_max_data_age_days", "3", "the newest opportunity change of each source may be at most this many days old"),
@@ -152,6 +154,8 @@ class Settings:
     # engine postgres: libpq's connection settings from PG* (host, port, user, password, dbname, sslmode)
     postgres: Mapping[str, str]
     refresh_cron: str
+    # 0 = Monday .. 6 = Sunday (datetime.weekday), None = the schedule never runs a full refresh
+    full_refresh_weekday: int | None
     gate_max_row_change: float
     gate_max_bookings_change: float
     gate_max_data_age_days: float
@@ -218,6 +222,7 @@ class Settings:
             spark=spark,
             postgres={key: environ[variable] for variable, key in POSTGRES_VARIABLES.items() if environ.get(variable)},
             refresh_cron=values["refresh_cron"],
+            full_refresh_weekday=_weekday(values["full_refresh_weekday"]),
             gate_max_row_change=gates[0],
             gate_max_bookings_change=gates[1],
             gate_max_data_age_days=gates[2],
@@ -288,6 +293,18 @@ class Settings:
         from dataclasses import replace
 
         return replace(self, dbt_variables={**self.dbt_variables, **dbt_overrides}, **fields)
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(value: str | None) -> int | None:
+    name = (value or "none").strip().lower()
+    if name in ("none", "never", ""):
+        return None
+    if name not in WEEKDAYS:
+        raise SettingsError(f"CRM_KPIS_FULL_REFRESH_WEEKDAY: '{value}' is not a weekday; choose from {', '.join(WEEKDAYS)} or none")
+    return WEEKDAYS.index(name)
 
 
 def write_home_settings(home: Path, values: Mapping[str, Any]) -> Path:

@@ -68,3 +68,15 @@ def test_land_failure_is_one_line_and_non_zero(tmp_path):
     assert rejected.returncode == 1
     last = rejected.stderr.strip().splitlines()[-1]
     assert last.startswith("crm-kpis land: error: opportunities/o.csv: missing required column(s) account_id, owner_id, amount")
+
+
+def test_settings_shows_every_setting_with_its_value(tmp_path):
+    from orchestration.settings import RUNTIME_SETTINGS
+
+    result = run("settings", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:]}
+    assert {setting.environment_variable for setting in RUNTIME_SETTINGS} <= set(shown)
+    assert shown["CRM_KPIS_FULL_REFRESH_WEEKDAY"] == "sunday"
+    assert shown["CRM_KPIS_GATE_ROWS_PER_PART"] == "1000000"
+    assert shown["CRM_KPIS_SPARK_SHUFFLE_PARTITIONS"] == "4"

@@ -5,13 +5,15 @@ byte for byte; a reader holding the serving file open never blocks a refresh."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -65,20 +67,24 @@ class Scenario:
         self.warehouse = home / "warehouse.duckdb"
         self.serving = home / "serving" / "warehouse.duckdb"
 
-    def refresh(self, **environment: str):
+    def refresh(self, full: bool = False, **environment: str):
         from orchestration.refresh import run_refresh
         from orchestration.settings import Settings
 
         saved = {key: os.environ.get(key) for key in environment}
         os.environ.update(environment)
         try:
-            return run_refresh(Settings.from_environment())
+            return run_refresh(Settings.from_environment(), full)
         finally:
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+    def dbt_arguments(self, summary) -> dict:
+        """The arguments of a refresh's dbt build, from its run folder."""
+        return json.loads((self.home / "dbt" / f"run-{summary.run_id}" / "run_results.json").read_text())["args"]
 
     def land_file(self, table: str, name: str, sql: str) -> None:
         """A new landing file made by a query over the working warehouse's raw tables."""
@@ -101,13 +107,16 @@ def scenario(tmp_path_factory):
     scenario.results["first"] = scenario.refresh()
     scenario.results["first_sha"] = sha256(scenario.serving)
 
-    # a reader holds the serving file open (read-only) through a whole refresh that publishes again
+    # a reader holds the serving file open (read-only) through a whole refresh that publishes again, a full
+    # one (`crm-kpis refresh --full`: every model rebuilt from all history)
     stop = home / "stop-reading"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(scenario.serving), str(stop)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert reader.stdout.readline().startswith("open")
-    scenario.results["while_read"] = scenario.refresh()
+    scenario.results["while_read"] = scenario.refresh(full=True)
     stop.touch()
+    scenario.results["dbt_full_refresh"] = {run: scenario.dbt_arguments(scenario.results[run]).get("full_refresh", False)
+                                            for run in ("first", "while_read")}
     scenario.results["reader"] = reader.communicate(timeout=600)
     scenario.results["reader_exit"] = reader.returncode
     published = sha256(scenario.serving)
@@ -180,9 +189,35 @@ def test_nightly_schedule_runs_at_two_in_the_business_time_zone(definitions):
 
     assert nightly_refresh.cron_schedule == "0 2 * * *"
     assert nightly_refresh.execution_timezone == "Europe/Copenhagen"
-    context = dg.build_schedule_context(scheduled_execution_time=None)
-    requests = list(nightly_refresh.evaluate_tick(context).run_requests or [])
-    assert len(requests) == 1 and requests[0].job_name in (None, "refresh")
+
+    # Sunday's run is a full refresh (CRM_KPIS_FULL_REFRESH_WEEKDAY), the other nights' are not
+    def tags_at(day: int) -> dict[str, str]:
+        when = datetime(2026, 12, day, 2, tzinfo=ZoneInfo("Europe/Copenhagen"))
+        [request] = nightly_refresh.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=when)).run_requests
+        assert request.job_name in (None, "refresh")
+        return {key: value for key, value in request.tags.items() if not key.startswith("dagster/")}
+
+    assert tags_at(6) == {"crm_kpis/full_refresh": "true"}  # a Sunday
+    assert [tags_at(day) for day in (1, 2, 3, 4, 5, 7)] == [{}] * 6
+
+
+def test_the_full_refresh_weekday_can_be_changed_or_turned_off(tmp_path):
+    from orchestration.defs.automation import nightly_schedule, refresh_job
+    from orchestration.settings import Settings, SettingsError
+
+    def is_full_at(day: int, weekday: str) -> bool:
+        import dagster as dg
+
+        settings = Settings.from_environment({"CRM_KPIS_FULL_REFRESH_WEEKDAY": weekday}, home=str(tmp_path))
+        schedule = nightly_schedule(settings, refresh_job())
+        when = datetime(2026, 12, day, 2, tzinfo=ZoneInfo("Europe/Copenhagen"))
+        [request] = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=when)).run_requests
+        return request.tags.get("crm_kpis/full_refresh") == "true"
+
+    assert is_full_at(2, "Wednesday") and not is_full_at(6, "wednesday")
+    assert not any(is_full_at(day, "none") for day in range(1, 8))
+    with pytest.raises(SettingsError, match="CRM_KPIS_FULL_REFRESH_WEEKDAY: 'sundays' is not a weekday"):
+        Settings.from_environment({"CRM_KPIS_FULL_REFRESH_WEEKDAY": "sundays"}, home=str(tmp_path))
 
 
 def test_sensor_starts_a_refresh_only_when_landing_files_change(tmp_path):
@@ -230,6 +265,8 @@ def test_good_data_is_published_with_its_record(scenario):
 
 def test_a_reader_holding_the_serving_file_never_blocks_a_refresh(scenario):
     assert scenario.results["while_read"].published
+    # that refresh was a full one: dbt rebuilt the incremental models from all history; the first was not
+    assert scenario.results["dbt_full_refresh"] == {"first": False, "while_read": True}
     out, err = scenario.results["reader"]
     assert scenario.results["reader_exit"] == 0, err
     assert "Error" not in err, err

@@ -5,6 +5,7 @@ docs/deployment.md); the landing sensor is off until turned on."""
 
 # no `from __future__ import annotations`: Dagster reads the context parameter's annotation at definition time
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +13,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 
 from orchestration.defs.failure_report import write_failure_report
 from orchestration.run_lock import lock_holder
-from orchestration.settings import Settings
+from orchestration.settings import WEEKDAYS, Settings
 
 JOB_NAME = "refresh"
 
@@ -26,12 +27,34 @@ def refresh_job() -> UnresolvedAssetJobDefinition:
     )
 
 
+# a run with this tag rebuilds every model from all history (dbt build --full-refresh): `crm-kpis refresh
+# --full`, the schedule on the full-refresh weekday, or a launch from the UI with the tag
+FULL_REFRESH_TAG = "crm_kpis/full_refresh"
+
+
+def full_refresh_tags(full: bool) -> dict[str, str]:
+    return {FULL_REFRESH_TAG: "true"} if full else {}
+
+
+def is_full_refresh(tags: Mapping[str, str]) -> bool:
+    return tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+
+
 def nightly_schedule(settings: Settings, job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
-    return dg.ScheduleDefinition(
+    weekday = settings.full_refresh_weekday
+    full_on = f"; a full refresh on {WEEKDAYS[weekday].capitalize()}s" if weekday is not None else ""
+
+    @dg.schedule(
         name="nightly_refresh", job=job, cron_schedule=settings.refresh_cron,
         execution_timezone=settings.business_timezone, default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="The nightly refresh (CRM_KPIS_REFRESH_CRON, default 02:00, in the business time zone).",
+        description=f"The nightly refresh (CRM_KPIS_REFRESH_CRON, default 02:00, in the business time zone){full_on} "
+                    "(CRM_KPIS_FULL_REFRESH_WEEKDAY): what incremental models kept from earlier code or rules is rebuilt.",
     )
+    def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        # the tick's time is in the schedule's time zone, the business one
+        return dg.RunRequest(tags=full_refresh_tags(context.scheduled_execution_time.weekday() == weekday))
+
+    return nightly_refresh
 
 
 def landing_fingerprint(landing: Path) -> str | None:

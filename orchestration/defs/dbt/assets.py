@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.dbt.runner import dbt_cli_arguments, engine_environment
+from orchestration.defs.automation import is_full_refresh
 from orchestration.defs.dbt.translator import WarehouseTranslator
 from orchestration.progress import say
 from orchestration.settings import Settings
@@ -55,13 +56,15 @@ def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefini
     def warehouse_models(context: dg.AssetExecutionContext) -> Iterator[Any]:
         """`dbt build`: seeds, staging, intermediate and marts with their tests (as asset checks)."""
         _remove_old_run_folders(settings)
-        say(f"building the dbt models (dbt build: {models} models with their tests)")
+        full = is_full_refresh(context.run.tags)
+        kind = "a full refresh: every model rebuilt from all history" if full else f"{models} models with their tests"
+        say(f"building the dbt models (dbt build: {kind})")
         built = tested = failed_tests = 0
         dbt: DbtCliResource = context.resources.dbt
         folder = run_folder(settings, context.run.run_id)
         _seed_partial_parse(settings, folder)
         with engine_environment(settings):
-            for event in dbt.cli(["build", *dbt_cli_arguments(settings)], context=context,
+            for event in dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_cli_arguments(settings)], context=context,
                                  target_path=folder).stream():
                 if isinstance(event, (dg.Output, dg.AssetMaterialization)):
                     built += 1
