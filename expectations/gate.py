@@ -37,6 +37,7 @@ from expectations.ge_runner import GreatExpectationsRunner, _json_safe
 from expectations.manifest_rules import MARTS_SCHEMA, ManifestRules, MartTest, read_rules
 from expectations.mart_parts import Validation, passes, validate_in_parts
 from orchestration.engines import Engine, open_engine
+from orchestration.landing.file_source import quote_identifier
 from orchestration.serving.publish import last_publish, serving_file_changes
 from orchestration.settings import Settings
 
@@ -108,15 +109,27 @@ class GateReport:
         return cls(run_id=raw["run_id"], checked_at=raw["checked_at"], outcomes=outcomes, data_docs=raw["data_docs"])
 
 
-def _iso_dates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Dates as ISO strings: GE keeps value sets as JSON, so a key set of dates is a set of strings."""
-    for column in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[column]):
-            frame[column] = frame[column].dt.strftime("%Y-%m-%d")
-        elif frame[column].dtype == object:
-            sample = frame[column].dropna().head(1).tolist()
-            if sample and hasattr(sample[0], "isoformat") and not isinstance(sample[0], str):
-                frame[column] = frame[column].map(lambda value: None if value is None or pd.isna(value) else value.isoformat())
+DAY_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
+
+
+def _validation_frame(rows: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    """The rows as the suites expect them: dates (and timestamps) as ISO day strings, as GE's value sets
+    hold them; decimals and huge integers as floats; integers with NULLs as nullable integers. Converted
+    in DuckDB and through Arrow: DuckDB's own DataFrame conversion took five times as long (33 s against
+    6 s for every mart at 1M opportunities)."""
+    columns = []
+    for name, kind in zip(rows.columns, (str(kind) for kind in rows.types), strict=True):
+        if kind in DAY_TYPES:
+            columns.append(f"strftime({quote_identifier(name)}, '%Y-%m-%d') as {quote_identifier(name)}")
+        elif kind.startswith("DECIMAL") or kind in ("HUGEINT", "UHUGEINT"):
+            columns.append(f"cast({quote_identifier(name)} as double) as {quote_identifier(name)}")
+        else:
+            columns.append(quote_identifier(name))
+    table = rows.select(", ".join(columns)).to_arrow_table()
+    frame = table.to_pandas()
+    for column in table.schema:
+        if pa.types.is_integer(column.type) and frame[column.name].dtype.kind == "f":
+            frame[column.name] = frame[column.name].astype("Int64")
     return frame
 
 
@@ -143,7 +156,7 @@ class MartSource:
             for number, test in enumerate(relationships or []):
                 typing.register(f"keys_{number}", self.keys(test.referenced_mart or "", test.arguments["field"]))
                 found.append(f'"{test.column}" in (select key_value from keys_{number}) as "{suites.found_column(test)}"')
-            return _iso_dates(typing.sql(f"select {', '.join(['mart_rows.*', *found])} from mart_rows").df())
+            return _validation_frame(typing.sql(f"select {', '.join(['mart_rows.*', *found])} from mart_rows"))
 
     def part(self, mart: str, columns: list[str], cut_by: list[str], part: int, parts: int, relationships: list[MartTest]) -> pd.DataFrame:
         where = f"{self.engine.hash_part_sql(cut_by, parts)} = {part}" if parts > 1 else None
