@@ -68,9 +68,10 @@ lint: install
 test: install-engines lint
 	$(VENV_BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-# 100k, 1M and 10M opportunities (about an hour and ~15 GB of scratch in data/bench); writes docs/benchmarks.md
-bench: install
-	$(VENV_BIN)/python -m bench.run --sizes 100000 1000000 10000000
+# 100k, 1M and 10M opportunities (about an hour and ~15 GB of scratch in data/bench), then 100k on DuckDB,
+# Postgres and Spark side by side (about another hour, most of it Spark's); writes docs/benchmarks.md
+bench: install-engines
+	$(VENV_BIN)/python -m bench.run --sizes 100000 1000000 10000000 --engines-at 100000
 
 clean:
 	rm -rf .venv .tools data target logs test-artifacts

@@ -46,24 +46,19 @@ def measure(engine: Engine, warehouse: Path) -> dict[str, object]:
     read_seconds = time.monotonic() - started
     summary = [line for line in result.stdout.splitlines() if "PASS=" in line]
     return {"copy": copy_seconds, "build": build_seconds, "read": read_seconds, "marts": marts,
-            "raw_rows": sum(copied.values()), "summary": summary[-1].strip() if summary else ""}
+            "raw_rows": sum(copied.values()), "summary": summary[-1].split("Done.", 1)[-1].strip() if summary else ""}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--opportunities", type=int, default=100_000)
-    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
-    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
-    arguments = parser.parse_args()
-
-    work = arguments.work or Path(tempfile.mkdtemp(prefix="crm-kpis-engines-"))
+def compare_engines(opportunities: int, engines: list[str], work: Path) -> list[str]:
+    """Generate and land `opportunities`, build on each engine, compare every mart with the first engine's:
+    a markdown table (what `make bench` writes into docs/benchmarks.md) and each build's dbt summary."""
     landing, warehouse = work / "landing", work / "warehouse.duckdb"
-    generate_landing(GeneratorSettings(arguments.opportunities, 5, AS_OF), landing, "parquet")
+    generate_landing(GeneratorSettings(opportunities, 5, AS_OF), landing, "parquet")
     report = land_directory(landing, warehouse)
     results: dict[str, dict[str, object]] = {}
     server = None
     try:
-        for name in arguments.engines:
+        for name in engines:
             if name == "duckdb":
                 engine: Engine = DuckDBEngine(warehouse)
             elif name == "postgres":
@@ -80,20 +75,31 @@ def main() -> None:
 
     reference_name = next(iter(results))
     reference = results[reference_name]["marts"]
-    print(f"{arguments.opportunities:,} opportunities, {report.rows_landed:,} landed rows; "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}\n")
-    print("| engine | copy raw tables (s) | dbt build (s) | read marts back (s) | marts equal to " + reference_name + " |")
-    print("|---|---:|---:|---:|---|")
+    lines = [f"{opportunities:,} opportunities, {report.rows_landed:,} landed rows; "
+             f"{os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}", "",
+             "| engine | copy raw tables (s) | dbt build (s) | read marts back (s) | marts equal to " + reference_name + " |",
+             "|---|---:|---:|---:|---|"]
     for name, result in results.items():
         comparisons = [compare_tables(mart, table, result["marts"][mart]) for mart, table in reference.items()]
         unequal = [comparison.table for comparison in comparisons if not comparison.equal]
         money = max(comparison.largest_money_difference for comparison in comparisons)
         ratio = max(comparison.largest_ratio_difference for comparison in comparisons)
         verdict = f"all {len(comparisons)}" if not unequal else "not: " + ", ".join(unequal)
-        print(f"| {name} | {result['copy']:.1f} | {result['build']:.1f} | {result['read']:.1f} | {verdict} "
-              f"(largest money gap {money}, ratio gap {ratio:.1e}) |")
-    for name, result in results.items():
-        print(f"\n{name}: {result['summary']}")
+        lines.append(f"| {name} | {result['copy']:.1f} | {result['build']:.1f} | {result['read']:.1f} | {verdict} "
+                     f"(largest money gap {money}, ratio gap {ratio:.1e}) |")
+    lines.append("")
+    lines += [f"- {name}: {result['summary']}" for name, result in results.items()]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--opportunities", type=int, default=100_000)
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    arguments = parser.parse_args()
+    work = arguments.work or Path(tempfile.mkdtemp(prefix="crm-kpis-engines-"))
+    print("\n".join(compare_engines(arguments.opportunities, arguments.engines, work)))
 
 
 if __name__ == "__main__":

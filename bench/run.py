@@ -24,6 +24,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.settings import ENGINES
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 AS_OF = date(2026, 6, 30)
@@ -215,7 +217,7 @@ def machine() -> str:
             f"Python {platform.python_version()}, DuckDB {duckdb.__version__}")
 
 
-def markdown(results: list[SizeResult], command: str) -> str:
+def markdown(results: list[SizeResult], command: str, engines: list[str] | None = None) -> str:
     lines = ["# Benchmarks", "",
              f"Measured {datetime.now():%Y-%m-%d %H:%M} on {machine()}, with:", "", f"    {command}", "",
              "Every step runs in its own process; `peak MiB` is that process's peak resident memory "
@@ -252,6 +254,11 @@ def markdown(results: list[SizeResult], command: str) -> str:
                   "", "(The test-data generator and the pandas baseline are not pipeline steps.)", ""]
         if result.node_seconds:
             lines += per_node_table(result.node_seconds)
+    if engines:
+        lines += ["## DuckDB, Postgres and Spark: the same full build", "",
+                  "`python -m bench.engines` (docs/scaling_out.md): the raw tables copied onto each engine, the whole "
+                  "`dbt build` there (every model, data test and unit test), every mart read back and compared with "
+                  "DuckDB's; Postgres a local server, Spark in-process (local[*]).", "", *engines, ""]
     if len(results) > 1:
         lines += ["## Growth", "", "Exponent k of time ∝ size^k (least squares over the sizes; 1 = linear):", ""]
         for step in ("land", "dbt build (full)", "quality gate", "pipeline: core KPI subset", "dbt build (nightly, incremental)"):
@@ -279,23 +286,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=PROJECT_DIR / "docs" / "benchmarks.md", help="the report to write")
     parser.add_argument("--keep", action="store_true", help="keep the generated landing files")
     parser.add_argument("--reuse-landing", action="store_true", help="reuse landing files kept by an earlier --keep run of a size")
+    parser.add_argument("--engines-at", type=int, default=None, metavar="OPPORTUNITIES",
+                        help="also build this many opportunities on DuckDB, Postgres and Spark side by side (bench.engines)")
     parser.add_argument("--report-only", type=Path, help="rewrite the report from a results JSON of an earlier run")
     arguments = parser.parse_args(argv)
+    engines: list[str] = []
     if arguments.report_only:
-        results = [SizeResult(**{**raw, "steps": [Step(**step) for step in raw["steps"]]})
-                   for raw in json.loads(arguments.report_only.read_text())]
+        raw_results = json.loads(arguments.report_only.read_text())
+        if isinstance(raw_results, dict):  # since the engines' table: {"sizes": [...], "engines": [...]}
+            engines, raw_results = raw_results.get("engines", []), raw_results["sizes"]
+        results = [SizeResult(**{**raw, "steps": [Step(**step) for step in raw["steps"]]}) for raw in raw_results]
     else:
         results = [run_size(size, arguments.work, arguments.keep, arguments.reuse_landing) for size in arguments.sizes]
+        if arguments.engines_at:
+            from bench.engines import compare_engines
+
+            engines_work = arguments.work / f"engines_{arguments.engines_at}"
+            shutil.rmtree(engines_work, ignore_errors=True)
+            engines = compare_engines(arguments.engines_at, list(ENGINES), engines_work)
+            shutil.rmtree(engines_work, ignore_errors=True)
+            print("\n".join(engines))
     sizes = [result.opportunities for result in results]
-    command = "make bench" if sizes == [100_000, 1_000_000, 10_000_000] else \
-        "python -m bench.run --sizes " + " ".join(str(size) for size in sizes)
+    command = "make bench" if sizes == [100_000, 1_000_000, 10_000_000] and arguments.engines_at == 100_000 else \
+        "python -m bench.run --sizes " + " ".join(str(size) for size in sizes) + \
+        (f" --engines-at {arguments.engines_at}" if arguments.engines_at else "")
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     analysis = ""
     if arguments.output.exists() and ANALYSIS_MARKER in arguments.output.read_text():
         # the hand-written reading of the figures survives a re-run; update it when the figures move
         analysis = "\n" + ANALYSIS_MARKER + arguments.output.read_text().split(ANALYSIS_MARKER, 1)[1]
-    arguments.output.write_text(markdown(results, command) + analysis)
-    (arguments.output.with_suffix(".json")).write_text(json.dumps([asdict(result) for result in results], indent=2))
+    arguments.output.write_text(markdown(results, command, engines) + analysis)
+    (arguments.output.with_suffix(".json")).write_text(
+        json.dumps({"sizes": [asdict(result) for result in results], "engines": engines}, indent=2))
     print(f"\nwrote {arguments.output}")
     return 0 if all(result.consistent for result in results) else 1
 
