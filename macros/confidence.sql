@@ -18,10 +18,14 @@
     standard errors apart two rates are (|z| >= 1.96: unlikely to be chance at 95 %). NULL when either
     sample is empty or the pooled rate is 0 or 1 (no variance to compare against). -#}
 {% macro two_proportion_z(s1, n1, s2, n2) -%}
-    {%- set pooled = '((1.0 * ((' ~ s1 ~ ') + (' ~ s2 ~ '))) / nullif((' ~ n1 ~ ') + (' ~ n2 ~ '), 0))' -%}
+    {#- safe_divide throughout: `1.0 * x` is a decimal on Spark, whose decimal products round to 6 places -#}
+    {%- set p1 = crm_kpis.safe_divide(s1, n1) -%}
+    {%- set p2 = crm_kpis.safe_divide(s2, n2) -%}
+    {%- set pooled = '(' ~ crm_kpis.safe_divide('(' ~ s1 ~ ') + (' ~ s2 ~ ')', '(' ~ n1 ~ ') + (' ~ n2 ~ ')') ~ ')' -%}
+    {%- set inverse_sizes = '(' ~ crm_kpis.safe_divide('1', n1) ~ ' + ' ~ crm_kpis.safe_divide('1', n2) ~ ')' -%}
     cast(
-        ((1.0 * ({{ s1 }})) / nullif({{ n1 }}, 0) - (1.0 * ({{ s2 }})) / nullif({{ n2 }}, 0))
-        / nullif(sqrt({{ pooled }} * (1 - {{ pooled }}) * (1.0 / nullif({{ n1 }}, 0) + 1.0 / nullif({{ n2 }}, 0))), 0)
+        ({{ p1 }} - {{ p2 }})
+        / nullif(sqrt({{ pooled }} * (1 - {{ pooled }}) * {{ inverse_sizes }}), 0)
     as {{ crm_kpis.type_double() }})
 {%- endmacro %}
 

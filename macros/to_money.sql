@@ -22,24 +22,7 @@
 {%- endmacro %}
 
 {% macro to_ratio(expression) -%}
-    cast({{ expression }} as {{ crm_kpis.type_ratio() }})
-{%- endmacro %}
-
-{% macro type_ratio() -%}
-    {{ return(adapter.dispatch('type_ratio', 'crm_kpis')()) }}
-{%- endmacro %}
-
-{#- `float` is 4 bytes on DuckDB and Spark (8 on Postgres): name the 8-byte type on each -#}
-{% macro default__type_ratio() -%}
-    {{ return('double precision') }}
-{%- endmacro %}
-
-{% macro duckdb__type_ratio() -%}
-    {{ return('double') }}
-{%- endmacro %}
-
-{% macro spark__type_ratio() -%}
-    {{ return('double') }}
+    cast({{ expression }} as {{ crm_kpis.type_double() }})
 {%- endmacro %}
 
 {% macro type_fx_rate() -%}

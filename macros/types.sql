@@ -1,11 +1,15 @@
-{#- A double-precision float for ratios. dbt.type_float() is FLOAT, which DuckDB reads as a 4-byte
-    REAL: a win rate would lose digits. -#}
+{#- The 8-byte float of ratios and every other non-money fraction. dbt.type_float() is FLOAT, which
+    DuckDB and Spark read as a 4-byte REAL: a win rate would lose digits. -#}
 {% macro type_double() -%}
     {{ return(adapter.dispatch('type_double', 'crm_kpis')()) }}
 {%- endmacro %}
 
 {% macro default__type_double() -%}
     double precision
+{%- endmacro %}
+
+{% macro duckdb__type_double() -%}
+    double
 {%- endmacro %}
 
 {% macro spark__type_double() -%}

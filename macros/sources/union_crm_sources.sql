@@ -5,7 +5,7 @@
     {%- set s = dbt.type_string() -%}
     {%- set ts = dbt.type_timestamp() -%}
     {%- set n = dbt.type_numeric() -%}
-    {%- set f = crm_kpis.type_ratio() -%}
+    {%- set f = crm_kpis.type_double() -%}
     {%- set b = dbt.type_boolean() -%}
     {%- set i = dbt.type_bigint() -%}
     {{ return({

@@ -76,7 +76,7 @@ combined as (
 ),
 
 rated as (
-    select combined.*, 7.0 * activity_count / days_in_period as activities_per_week
+    select combined.*, {{ crm_kpis.safe_divide('7 * activity_count', 'days_in_period') }} as activities_per_week
     from combined
 )
 
@@ -89,7 +89,7 @@ select
     {{ crm_kpis.count_of('meeting_count') }} as meeting_count,
     {{ crm_kpis.count_of('email_count') }} as email_count,
     cast(activities_per_week as {{ crm_kpis.type_double() }}) as activities_per_week,
-    cast(7.0 * call_count / days_in_period as {{ crm_kpis.type_double() }}) as calls_per_week,
+    {{ crm_kpis.ratio('7 * call_count', 'days_in_period') }} as calls_per_week,
     {{ crm_kpis.bucket_label('activities_per_week', bounds) }} as intensity_bucket,
     {{ crm_kpis.bucket_order('activities_per_week', bounds) }} as intensity_bucket_order,
     {{ crm_kpis.count_of('won_count') }} as won_count,

@@ -17,7 +17,7 @@ with snapshots as (
 ),
 
 open_stages as (
-    select stage, stage_order, default_probability / 100.0 as stage_default_probability
+    select stage, stage_order, {{ crm_kpis.ratio('default_probability', '100') }} as stage_default_probability
     from {{ ref('opportunity_stages') }}
     where not is_closed
 ),
@@ -110,9 +110,9 @@ select
     {{ crm_kpis.count_of('won_count') }} as won_count,
     {{ crm_kpis.count_of('reached_count - won_count') }} as lost_count,
     {{ crm_kpis.rate_with_interval('won_count', 'reached_count', 'empirical_probability') }},
-    cast(stage_default_probability as {{ crm_kpis.type_double() }}) as stage_default_probability,
+    stage_default_probability,
     cast(coalesce(
-        (won_count + {{ prior }} * stage_default_probability) / nullif(reached_count + {{ prior }}, 0),
+        {{ crm_kpis.safe_divide('won_count + ' ~ prior ~ ' * stage_default_probability', 'reached_count + ' ~ prior) }},
         stage_default_probability
     ) as {{ crm_kpis.type_double() }}) as calibrated_probability
 from measured

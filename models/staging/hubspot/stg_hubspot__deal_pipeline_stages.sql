@@ -8,11 +8,11 @@ with stages as (
         cast(stage_id as {{ dbt.type_string() }}) as stage_id,
         cast(pipeline_id as {{ dbt.type_string() }}) as pipeline_id,
         cast(label as {{ dbt.type_string() }}) as label,
-        cast(probability as {{ crm_kpis.type_ratio() }}) as probability,
+        cast(probability as {{ crm_kpis.type_double() }}) as probability,
         coalesce({{ crm_kpis.to_boolean('closed_won') }}, false) as is_won,
         coalesce(
             {{ crm_kpis.to_boolean(crm_kpis.optional_column(stage_table, 'is_closed', dbt.type_string())) }},
-            {{ crm_kpis.to_boolean('closed_won') }} or cast(probability as {{ crm_kpis.type_ratio() }}) in (0, 1),
+            {{ crm_kpis.to_boolean('closed_won') }} or cast(probability as {{ crm_kpis.type_double() }}) in (0, 1),
             false
         ) as is_closed
     from {{ stage_table }}

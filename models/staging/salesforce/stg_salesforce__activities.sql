@@ -37,7 +37,7 @@ tasks as (
         cast(account_id as {{ dbt.type_string() }}) as account_id,
         cast(what_id as {{ dbt.type_string() }}) as what_id,
         cast(who_id as {{ dbt.type_string() }}) as who_id,
-        cast(round(cast(call_duration_in_seconds as {{ crm_kpis.type_ratio() }}) / 60) as {{ dbt.type_bigint() }}) as duration_minutes,
+        cast(round(cast(call_duration_in_seconds as {{ crm_kpis.type_double() }}) / 60) as {{ dbt.type_bigint() }}) as duration_minutes,
         coalesce(
             {{ crm_kpis.optional_column(task, 'last_modified_date', dbt.type_timestamp()) }},
             cast(_fivetran_synced as {{ dbt.type_timestamp() }})

@@ -36,7 +36,7 @@ ranked_line_items as (
         product.family as product_line,
         row_number() over (
             partition by line_item.opportunity_id
-            order by cast(line_item.total_price as {{ crm_kpis.type_ratio() }}) desc nulls last, line_item.id
+            order by cast(line_item.total_price as {{ crm_kpis.type_double() }}) desc nulls last, line_item.id
         ) as size_rank
     from line_item
     left join product on line_item.product_2_id = product.id
@@ -52,7 +52,7 @@ typed as (
         cast(stage_name as {{ dbt.type_string() }}) as stage_name,
         cast(amount as {{ dbt.type_numeric() }}) as amount,
         coalesce({{ crm_kpis.optional_column(opportunity, 'currency_iso_code', dbt.type_string()) }}, {{ crm_kpis.default_currency('salesforce') }}) as currency,
-        cast(probability as {{ crm_kpis.type_ratio() }}) as probability,
+        cast(probability as {{ crm_kpis.type_double() }}) as probability,
         cast(close_date as date) as close_date,
         cast(created_date as {{ dbt.type_timestamp() }}) as created_at,
         coalesce({{ crm_kpis.to_boolean('is_closed') }}, false) as is_closed,

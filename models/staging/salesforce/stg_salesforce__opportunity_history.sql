@@ -27,7 +27,7 @@ select
     cast(amount as {{ dbt.type_numeric() }}) as amount,
     upper(coalesce({{ crm_kpis.optional_column(history, 'currency_iso_code', dbt.type_string()) }}, {{ crm_kpis.default_currency('salesforce') }})) as currency,
     cast(close_date as date) as expected_close_date,
-    case when cast(probability as {{ crm_kpis.type_ratio() }}) between 0 and 100 then cast(probability as {{ crm_kpis.type_ratio() }}) end as probability,
+    case when cast(probability as {{ crm_kpis.type_double() }}) between 0 and 100 then cast(probability as {{ crm_kpis.type_double() }}) end as probability,
     {{ crm_kpis.canonical_forecast_category(crm_kpis.optional_column(history, 'forecast_category', dbt.type_string())) }} as forecast_category,
     cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as loaded_at
 from history

@@ -29,7 +29,7 @@ select
     {{ crm_kpis.superoffice_stage('sale.status', 'prob.name') }} as stage,
     cast(sale.amount as {{ dbt.type_numeric() }}) as amount,
     upper(coalesce(cast(currency.isocode as {{ dbt.type_string() }}), {{ crm_kpis.default_currency('superoffice') }})) as currency,
-    cast(sale.probability as {{ crm_kpis.type_ratio() }}) as probability,
+    cast(sale.probability as {{ crm_kpis.type_double() }}) as probability,
     cast(sale.saledate as date) as expected_close_date,
     cast(sale.registered as {{ dbt.type_timestamp() }}) as created_at,
     case when sale.status in (2, 3) then {{ crm_kpis.superoffice_local_to_utc('sale.saledate') }} end as closed_at,

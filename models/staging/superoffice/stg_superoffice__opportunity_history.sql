@@ -63,7 +63,7 @@ select
     cast(changes.amount as {{ dbt.type_numeric() }}) as amount,
     upper(coalesce(cast(currency.isocode as {{ dbt.type_string() }}), {{ crm_kpis.default_currency('superoffice') }})) as currency,
     cast(changes.saledate as date) as expected_close_date,
-    cast(changes.probability as {{ crm_kpis.type_ratio() }}) as probability,
+    cast(changes.probability as {{ crm_kpis.type_double() }}) as probability,
     {{ crm_kpis.superoffice_forecast_category('changes.status') }} as forecast_category,
     cast(changes.changed_at as {{ dbt.type_timestamp() }}) as loaded_at
 from changes
