@@ -69,8 +69,15 @@
 
 {#- The landing time up to which an incremental model holds its sources' rows: the newest loaded_at of its
     own rows, or the beginning of time while it holds none (a CRM whose first refresh had no rows of it). -#}
-{% macro incremental_watermark() -%}
-    (select coalesce(max(loaded_at), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})) from {{ this }})
+{% macro incremental_watermark(column='loaded_at') -%}
+    (select coalesce(max({{ column }}), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})) from {{ this }})
+{%- endmacro %}
+
+{#- Whether a source row is newer than the model's watermark (a CTE `watermark` with one row, loaded_at).
+    A row without a landing time (an EL table without a sync column) is always new: rebuilding it again is
+    slow, missing its change would be wrong. -#}
+{% macro landed_since(column, watermark) -%}
+    ({{ column }} > (select loaded_at from {{ watermark }}) or {{ column }} is null)
 {%- endmacro %}
 
 {#- A pre-hook for a model replaced by key whose batch can hold no row for a key that changed (its new
@@ -83,5 +90,30 @@
     {%- if is_incremental() -%}
     delete from {{ this }}
     where {{ key }} in (select {{ key }} from {{ changes }} where loaded_at > {{ crm_kpis.incremental_watermark() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A pre-hook for a model replaced by key: on the engines that delete, the rows whose key is no longer in
+    `sources` (a relation with the key) are deleted, whatever removed it: a soft delete, or a hard delete in
+    a CRM whose deleted rows simply stop arriving (SuperOffice sales). An anti-join over the keys only, so
+    it is exact without a record of deletions. Where the engine replaces partitions such a model is a table
+    (keys_can_vanish), so the hook never runs there. -#}
+{% macro delete_vanished_keys(key, sources) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as target
+    where not exists (select 1 from {{ sources }} as current_rows where current_rows.{{ key }} = target.{{ key }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- An incremental model whose table was built by an earlier version of this project without `column` (its
+    watermark or a key of its changes) cannot take the incremental path: a clear one-line error instead of a
+    database error in the middle of the nightly build (the last good marts stay published). -#}
+{% macro require_incremental_column(column) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- if column | lower not in existing -%}
+            {{ exceptions.raise_compiler_error(this ~ " was built by an earlier version of crm-kpis (it has no column "
+                ~ column ~ "): rebuild it once with `crm-kpis refresh --full`") }}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from orchestration.landing import land_directory
 
 AS_OF = date(2026, 6, 30)
 SEEDS = Path(__file__).parent.parent / "seeds"
-INCREMENTAL_MODELS = ("int_opportunity_history_intervals", "int_activities_enriched", "int_opportunity_stage_visits")
+INCREMENTAL_MODELS = ("int_opportunity_history_intervals", "int_activities_enriched", "int_opportunity_stage_visits",
+                      "int_opportunities_enriched")
 
 
 def build(warehouse: Path, *extra: str) -> None:
@@ -62,8 +64,11 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
     - lost deals are reopened (a closed month loses them, the open pipeline gains them);
     - new activities arrive, some activities are soft-deleted;
     - a late FX rate revises a past month's USD rate;
-    - subscriptions change their MRR, one of them ends."""
-    for table in ("opportunity_history", "opportunities", "activities", "fx_rates", "subscriptions"):
+    - subscriptions change their MRR, one of them ends;
+    - deals are deleted;
+    - accounts change segment (their deals' rows change, the deals do not), one account is deleted (its deals are
+      orphans now), and leads change source (their deals' lead source changes)."""
+    for table in ("opportunity_history", "opportunities", "activities", "fx_rates", "subscriptions", "accounts", "leads"):
         (landing / table).mkdir(parents=True, exist_ok=True)
     next_stage = """case o.stage when 'Prospecting' then 'Qualification' when 'Qualification' then 'Discovery'
         when 'Discovery' then 'Proposal' when 'Proposal' then 'Negotiation' else 'Closed Won' end"""
@@ -83,6 +88,9 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
             from raw.opportunities
             where is_closed and not is_won and closed_at >= timestamp '2026-01-01' and not coalesce(is_deleted, false)
             order by opportunity_id limit 3""")
+        connection.execute(f"""create temp table deleted_deals as
+            select * exclude ({LINEAGE}) replace (true as is_deleted, timestamp '2026-06-30 12:40:00' as updated_at)
+            from raw.opportunities where not coalesce(is_deleted, false) order by hash(opportunity_id || 'deleted') limit 4""")
         connection.execute(f"""create temp table new_deals as
             select * exclude ({LINEAGE}) replace ('N-' || opportunity_id as opportunity_id)
             from raw.opportunities where not is_closed and not coalesce(is_deleted, false) order by hash(opportunity_id) limit 10""")
@@ -107,6 +115,7 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
                 union all by name select * from corrected
                 union all by name select * from reopened
                 union all by name select * from new_deals
+                union all by name select * from deleted_deals
             ) to '{landing / "opportunities" / "changes.parquet"}' (format parquet)""")
         connection.execute(f"""copy (
                 select 'NEW-' || activity_id as activity_id, activity_type, occurred_at + interval 3 day as occurred_at, completed,
@@ -130,13 +139,52 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
                     case when subscription_id = min(subscription_id) over () then date '2026-03-31' else end_date end as end_date)
                 from raw.subscriptions where end_date is null order by subscription_id limit 5
             ) to '{landing / "subscriptions" / "changes.parquet"}' (format parquet)""")
+        # accounts with open deals move segment; the first of them is deleted instead
+        connection.execute(f"""copy (
+                select * exclude ({LINEAGE}) replace (
+                    case when row_number() over (order by account_id) = 1 then true else coalesce(is_deleted, false) end as is_deleted,
+                    case segment when 'SMB' then 'Mid-Market' when 'Mid-Market' then 'Enterprise' else 'SMB' end as segment,
+                    timestamp '2026-06-30 12:50:00' as updated_at)
+                from raw.accounts
+                where account_id in (select account_id from raw.opportunities where not is_closed) and not coalesce(is_deleted, false)
+                order by account_id limit 4
+            ) to '{landing / "accounts" / "changes.parquet"}' (format parquet)""")
+        connection.execute(f"""copy (
+                select * exclude ({LINEAGE}) replace (
+                    case source when 'referral' then 'webinar' else 'referral' end as source, timestamp '2026-06-30 13:00:00' as updated_at)
+                from raw.leads
+                where lead_id in (select lead_id from raw.opportunities) and not coalesce(is_deleted, false)
+                order by lead_id limit 6
+            ) to '{landing / "leads" / "changes.parquet"}' (format parquet)""")
         moved = connection.execute("select count(*), count(*) filter (where new_stage = 'Closed Won') from moved").fetchone()
-        counts = {name: connection.execute(f"select count(*) from {name}").fetchone()[0] for name in ("corrected", "reopened", "new_deals")}
+        counts = {name: connection.execute(f"select count(*) from {name}").fetchone()[0]
+                  for name in ("corrected", "reopened", "new_deals", "deleted_deals")}
         counts["reopened_in_kpis"] = connection.execute("""select count(*) from intermediate.int_opportunities_enriched
             where is_kpi_eligible and opportunity_id in (select opportunity_id from reopened)""").fetchone()[0]
     report = land_directory(landing, warehouse)
     assert report.invariant_holds and report.rows_rejected == 0, report
     return {"moved": moved[0], "won": moved[1], **counts}
+
+
+def reached_the_deals(warehouse: Path) -> dict[str, tuple[int, int]]:
+    """For each change to a deal's account or lead or to the deal's existence: (deals it concerns, deals whose
+    enriched row does not show it yet) after the incremental build."""
+    checks = {
+        "deleted_deals": """select count(*), count(*) filter (where e.opportunity_id is not null)
+            from raw.opportunities o left join intermediate.int_opportunities_enriched e using (opportunity_id)
+            where o.is_deleted and o.updated_at = timestamp '2026-06-30 12:40:00'""",
+        "orphaned_by_deleted_account": """select count(*), count(*) filter (where not e.is_orphan_account)
+            from intermediate.int_opportunities_enriched e join raw.accounts a using (account_id)
+            where a.is_deleted and a.updated_at = timestamp '2026-06-30 12:50:00'""",
+        "account_segment_moved": """select count(*), count(*) filter (where e.segment is distinct from a.segment)
+            from intermediate.int_opportunities_enriched e join raw.accounts a using (account_id)
+            where not a.is_deleted and a.updated_at = timestamp '2026-06-30 12:50:00'""",
+        "lead_source_changed": """select count(*), count(*) filter (where e.lead_source is distinct from l.lead_source)
+            from intermediate.int_opportunities_enriched e join intermediate.int_leads_unioned l using (lead_id)
+            join raw.leads r using (lead_id) where r.updated_at = timestamp '2026-06-30 13:00:00'""",
+    }
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return {name: connection.execute(sql).fetchone() for name, sql in checks.items()}
 
 
 @pytest.fixture(scope="module")
@@ -155,13 +203,15 @@ def warehouses(tmp_path_factory) -> dict[str, dict[str, list[tuple]]]:
     changes = land_changes(warehouse, landing)
     build(warehouse)
     incremental = snapshot(warehouse)
+    changes["reached"] = reached_the_deals(warehouse)
     changes["incremental_sql"] = {
         model: "\n".join((dbt_target_dir(warehouse) / kind / "crm_kpis" / "models" / "intermediate" / f"{model}.sql").read_text()
                          for kind in ("compiled", "run"))
         for model in INCREMENTAL_MODELS}
     build(warehouse, "--full-refresh")
     full = snapshot(warehouse)
-    return {"first": first, "second": second, "incremental": incremental, "full": full, "changes": changes}
+    return {"first": first, "second": second, "incremental": incremental, "full": full, "changes": changes,
+            "warehouse": warehouse}
 
 
 def test_building_twice_changes_nothing(warehouses):
@@ -173,9 +223,12 @@ def test_building_twice_changes_nothing(warehouses):
 def test_incremental_build_after_new_data_equals_a_full_refresh(warehouses):
     changes = warehouses["changes"]
     assert changes["moved"] == 40 and changes["won"] > 0 and (changes["corrected"], changes["reopened"], changes["new_deals"]) == (5, 3, 10)
+    assert changes["deleted_deals"] == 4
+    for change, (deals, not_shown) in changes["reached"].items():
+        assert deals > 0 and not_shown == 0, (change, deals, not_shown)
     for model, sql in warehouses["changes"]["incremental_sql"].items():
         # the third build really took the incremental path: a watermark query, then delete+insert into the table
-        assert "max(loaded_at)" in sql and "delete from" in sql.lower(), model
+        assert re.search(r"max\((source_)?loaded_at\)", sql) and "delete from" in sql.lower(), model
     for table, rows in warehouses["full"].items():
         assert rows == warehouses["incremental"][table], table
 
@@ -200,3 +253,16 @@ def test_the_new_data_reached_the_marts(warehouses):
     assert may_2025[0] != may_2025[1]
     assert sum(row[7] for row in after["marts.fct_kpi_win_rate"] if row[0] >= date(2026, 1, 1)) == \
         sum(row[7] for row in before["marts.fct_kpi_win_rate"] if row[0] >= date(2026, 1, 1)) - warehouses["changes"]["reopened_in_kpis"]
+
+
+def test_a_table_of_an_earlier_version_asks_for_a_full_refresh(warehouses):
+    """An enriched-deals table built before it was incremental has no watermark column: the nightly build stops
+    with a one-line error that says what to do, instead of a database error (run last of this module)."""
+    warehouse = warehouses["warehouse"]
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("alter table intermediate.int_opportunities_enriched drop column source_loaded_at")
+    result = run_dbt(["build", "--select", "int_opportunities_enriched"], warehouse, quiet=True, as_of=AS_OF)
+    assert result.returncode != 0
+    assert "built by an earlier version of crm-kpis (it has no column source_loaded_at): rebuild it once with " \
+        "`crm-kpis refresh --full`" in result.stdout, result.stdout[-3000:]
+

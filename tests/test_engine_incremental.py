@@ -1,5 +1,6 @@
 """The incremental models on every engine: after a night's changes (a new activity, one moved to another month,
-one soft-deleted, a new history row, a re-landed one that leaves a deal no stage visit), an incremental run
+one soft-deleted, a new history row, a re-landed one that leaves a deal no stage visit, a deleted deal, an
+account that moves segment, a late FX rate), an incremental run
 gives the rows a full refresh gives, by delete+insert on DuckDB and Postgres and by rewriting partitions on
 Spark (macros/incremental.sql).
 
@@ -24,9 +25,11 @@ from tests.engine_builds import engines_under_test
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hand_made"
 AS_OF = date(2025, 6, 15)
-MODELS = ("int_activities_enriched", "int_opportunity_history_intervals", "int_opportunity_stage_visits")
-# rebuilt whole on Spark: a changed deal may lose every visit, which a partition rewrite cannot say (macros/incremental.sql)
-TABLES_ON_SPARK = ("int_opportunity_stage_visits",)
+MODELS = ("int_activities_enriched", "int_opportunity_history_intervals", "int_opportunity_stage_visits",
+          "int_opportunities_enriched")
+# rebuilt whole on Spark: a changed deal may lose every visit, a deleted deal its row, which a partition rewrite cannot
+# say (macros/incremental.sql)
+TABLES_ON_SPARK = ("int_opportunity_stage_visits", "int_opportunities_enriched")
 SELECT = ["--select", *(f"+{model}" for model in MODELS), "--exclude", "resource_type:test", "resource_type:unit_test"]
 
 ACTIVITIES = """activity_id,activity_type,occurred_at,completed,owner_id,account_id,opportunity_id,lead_id,duration_minutes,updated_at,is_deleted
@@ -37,6 +40,15 @@ ACT9,meeting,2025-05-20 13:00:00,true,U2,A1,O4,,45,2025-06-14 09:00:00,false
 HISTORY = """opportunity_id,changed_at,stage,amount,currency,expected_close_date,probability,forecast_category
 O4,2025-06-14 08:00:00,Negotiation,8000.00,EUR,2025-07-31,,commit
 O6,2025-06-10 10:00:00,Closed Lost,3000.00,EUR,2025-09-30,0,closed
+"""
+ACCOUNTS = """account_id,account_name,industry,segment,country,owner_id,created_at,updated_at,is_deleted
+A2,Beta AB,Retail,Mid-Market,SE,U3,2024-06-01 08:00:00,2025-06-14 09:00:00,false
+"""
+OPPORTUNITIES = """opportunity_id,account_id,owner_id,lead_id,opportunity_name,opportunity_type,product_line,stage,amount,currency,probability,expected_close_date,created_at,closed_at,is_closed,is_won,lost_reason,forecast_category,updated_at,is_deleted
+O3,A3,U2,,Gamma platform,new_business,Platform,Closed Won,20000.00,EUR,100,2025-05-31,2025-04-02 08:00:00,2025-05-20 12:00:00,true,true,,closed,2025-06-14 09:00:00,true
+"""
+FX_RATES = """currency,rate_month,rate
+DKK,2025-04-01,0.11
 """
 
 
@@ -64,11 +76,12 @@ def test_an_incremental_run_after_changes_equals_a_full_refresh(name, tmp_path, 
     try:
         run()
         before = {model: engine.read_table("intermediate", model) for model in MODELS}
-        for folder, content in (("activities", ACTIVITIES), ("opportunity_history", HISTORY)):
+        for folder, content in (("activities", ACTIVITIES), ("opportunity_history", HISTORY), ("accounts", ACCOUNTS),
+                                ("opportunities", OPPORTUNITIES), ("fx_rates", FX_RATES)):
             (landing / folder).mkdir(parents=True)
             (landing / folder / "day2.csv").write_text(content)
         report = land_directory(landing, warehouse)
-        assert report.rows_landed == 5 and report.rows_rejected == 0
+        assert report.rows_landed == 8 and report.rows_rejected == 0
         run()
         incremental = {model: engine.read_table("intermediate", model) for model in MODELS}
         compiled = {model: (target / "run" / "crm_kpis" / "models" / "intermediate" / f"{model}.sql").read_text().lower()
@@ -102,3 +115,8 @@ def test_an_incremental_run_after_changes_equals_a_full_refresh(name, tmp_path, 
     assert any(row["opportunity_id"] == "O6" for row in before["int_opportunity_stage_visits"].to_pylist())
     assert not any(row["opportunity_id"] == "O6" for row in visits)
     assert [row["stage"] for row in visits if row["opportunity_id"] == "O4" and row["is_current"]] == ["Negotiation"]
+    # O3 was deleted, A2 (O2, O5, O9) is Mid-Market now, O2 (DKK, closed in April) converts at the late rate
+    deals = {row["opportunity_id"]: row for row in incremental["int_opportunities_enriched"].to_pylist()}
+    assert "O3" not in deals and "O3" in {row["opportunity_id"] for row in before["int_opportunities_enriched"].to_pylist()}
+    assert {deals[deal]["segment"] for deal in ("O2", "O5", "O9")} == {"Mid-Market"}
+    assert float(deals["O2"]["rate_to_reporting"]) == pytest.approx(0.11)

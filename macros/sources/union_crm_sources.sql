@@ -11,14 +11,14 @@
     {{ return({
         'users': {'keys': ['user_id', 'manager_id'], 'columns': [
             ('user_id', s), ('full_name', s), ('email', s), ('team', s), ('region', s), ('manager_id', s),
-            ('hired_date', 'date'), ('is_active', b), ('updated_at', ts)]},
+            ('hired_date', 'date'), ('is_active', b), ('updated_at', ts), ('loaded_at', ts)]},
         'accounts': {'keys': ['account_id', 'owner_id'], 'columns': [
             ('account_id', s), ('account_name', s), ('industry', s), ('segment', s), ('country_code', s),
-            ('owner_id', s), ('created_at', ts), ('updated_at', ts)]},
+            ('owner_id', s), ('created_at', ts), ('updated_at', ts), ('loaded_at', ts)]},
         'leads': {'keys': ['lead_id', 'owner_id', 'converted_account_id', 'converted_opportunity_id'], 'columns': [
             ('lead_id', s), ('created_at', ts), ('source_value', s), ('lead_source', s), ('status', s), ('owner_id', s),
             ('company_name', s), ('converted_at', ts), ('converted_account_id', s), ('converted_opportunity_id', s),
-            ('updated_at', ts)]},
+            ('updated_at', ts), ('loaded_at', ts)]},
         'opportunities': {'keys': ['opportunity_id', 'account_id', 'owner_id', 'lead_id'], 'columns': [
             ('opportunity_id', s), ('account_id', s), ('owner_id', s), ('lead_id', s), ('opportunity_name', s),
             ('opportunity_type', s), ('product_line', s), ('stage', s), ('amount', n), ('currency', s),
@@ -41,13 +41,13 @@
             ('user_id', s), ('period_start', 'date'), ('period_end', 'date'), ('quota_amount', n), ('currency', s)]},
         'subscriptions': {'keys': ['subscription_id', 'account_id', 'product_id'], 'columns': [
             ('subscription_id', s), ('account_id', s), ('product_id', s), ('start_date', 'date'), ('end_date', 'date'),
-            ('mrr_amount', n), ('currency', s), ('updated_at', ts)]},
+            ('mrr_amount', n), ('currency', s), ('updated_at', ts), ('loaded_at', ts)]},
         'acquisition_spend': {'keys': [], 'columns': [
             ('spend_month', 'date'), ('cost_type', s), ('channel', s), ('amount', n), ('currency', s)]},
         'forecast_submissions': {'keys': ['user_id'], 'columns': [
             ('user_id', s), ('period_start', 'date'), ('period_end', 'date'), ('submitted_at', ts),
             ('forecast_amount', n), ('currency', s), ('forecast_category', s)]},
-        'fx_rates': {'keys': [], 'columns': [('currency', s), ('rate_month', 'date'), ('rate', crm_kpis.type_fx_rate())]},
+        'fx_rates': {'keys': [], 'columns': [('currency', s), ('rate_month', 'date'), ('rate', crm_kpis.type_fx_rate()), ('loaded_at', ts)]},
         'deleted_records': {'keys': ['record_id'], 'columns': [
             ('table_name', s), ('record_id', s), ('loaded_at', ts)]},
     }) }}

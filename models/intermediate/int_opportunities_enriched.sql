@@ -1,7 +1,21 @@
 {#- One row per (not deleted) opportunity with business-time-zone dates, amounts in the reporting
     currency at the close month's rate (created month's while open), its account, owner and lead
-    source, and one flag per data-quality defect. KPIs read only rows with is_kpi_eligible. -#}
-with opportunities as (
+    source, and one flag per data-quality defect. KPIs read only rows with is_kpi_eligible.
+
+    Incremental by opportunity_id (macros/incremental.sql): a run rebuilds the deals with anything
+    landed since the last run (watermark: the newest source_loaded_at it holds, the newest landing
+    behind a row): the deal itself, its account, owner or lead, or the FX rate of its month (a late
+    rate, also the reporting currency's, which moves every cross rate of the month). A row whose source
+    has no landing time (an EL table without a sync column) counts as changed on every run. Deals gone
+    from the sources (deleted, or hard-deleted in the CRM: SuperOffice) lose their row by a pre-hook
+    delete, and a deal whose account, owner or lead disappeared is rebuilt (it is an orphan now); on
+    Spark on parquet, which cannot delete, the model is rebuilt whole. A changed seed (stages, stage
+    map, seed FX rates) or setting needs `crm-kpis refresh --full`. -#}
+{%- set replaced = crm_kpis.incremental_replace_config(key='opportunity_id', partition=none, keys_can_vanish=true) %}
+{%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_vanished_keys('opportunity_id', ref('int_opportunities_unioned')) }}"}) %}
+{{ config(**replaced) }}
+
+with all_opportunities as (
     select * from {{ ref('int_opportunities_unioned') }}
 ),
 
@@ -25,6 +39,47 @@ fx_rates as (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 
+{% if is_incremental() %}
+{{- crm_kpis.require_incremental_column('source_loaded_at') }}
+watermark as (
+    select {{ crm_kpis.incremental_watermark('source_loaded_at') }} as loaded_at
+),
+
+changed_opportunities as (
+    select opportunity_id from all_opportunities
+    where {{ crm_kpis.landed_since('loaded_at', 'watermark') }}
+    {%- for dimension, key in [('accounts', 'account_id'), ('users', 'owner_id'), ('leads', 'lead_id')] %}
+    union
+    select all_opportunities.opportunity_id
+    from all_opportunities
+    inner join {{ dimension }} on all_opportunities.{{ key }} = {{ dimension }}.{{ 'user_id' if dimension == 'users' else key }}
+    where {{ crm_kpis.landed_since(dimension ~ '.loaded_at', 'watermark') }}
+    {%- endfor %}
+    union
+    -- a deal whose account, owner or lead is gone: an orphan now
+    select previous.opportunity_id
+    from {{ this }} as previous
+    where (not previous.is_orphan_account and not exists (select 1 from accounts where accounts.account_id = previous.account_id))
+        or (not previous.is_orphan_owner and not exists (select 1 from users where users.user_id = previous.owner_id))
+        or (previous.lead_source <> 'none' and not exists (select 1 from leads where leads.lead_id = previous.lead_id))
+    union
+    -- a late FX rate: the deals converted at that currency and month (a changed deal is in the first part)
+    select previous.opportunity_id
+    from {{ this }} as previous
+    inner join fx_rates
+        on previous.currency = fx_rates.currency
+        and coalesce(previous.close_month, previous.created_month) = fx_rates.rate_month
+    where fx_rates.loaded_at > (select loaded_at from watermark)
+),
+{% endif %}
+
+opportunities as (
+    select * from all_opportunities
+    {% if is_incremental() %}
+    where opportunity_id in (select opportunity_id from changed_opportunities)
+    {% endif %}
+),
+
 dated as (
     select
         opportunities.*,
@@ -44,6 +99,7 @@ enriched as (
         accounts.industry,
         accounts.country_code,
         coalesce(leads.lead_source, 'none') as lead_source,
+        greatest(dated.loaded_at, accounts.loaded_at, users.loaded_at, leads.loaded_at) as related_loaded_at,
         stages.stage is null as is_unknown_stage,
         dated.amount < 0 as is_negative_amount,
         accounts.account_id is null as is_orphan_account,
@@ -61,6 +117,7 @@ enriched as (
 select
     enriched.*,
     fx_rates.rate_to_reporting,
+    greatest(enriched.related_loaded_at, fx_rates.loaded_at) as source_loaded_at,
     {{ crm_kpis.to_money('enriched.amount * fx_rates.rate_to_reporting') }} as amount_reporting,
     not (enriched.is_unknown_stage or enriched.is_negative_amount or enriched.is_closed_without_date
         or enriched.is_missing_created_at)

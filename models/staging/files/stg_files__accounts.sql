@@ -10,6 +10,7 @@ select
     upper(country) as country_code,
     owner_id,
     created_at,
-    updated_at
+    updated_at,
+    _loaded_at as loaded_at
 from source
 where not coalesce(is_deleted, false)

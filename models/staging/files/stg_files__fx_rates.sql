@@ -5,5 +5,6 @@ with source as (
 select
     upper(currency) as currency,
     rate_month,
-    cast(rate as {{ crm_kpis.type_fx_rate() }}) as rate
+    cast(rate as {{ crm_kpis.type_fx_rate() }}) as rate,
+    _loaded_at as loaded_at
 from source

@@ -17,7 +17,8 @@ select
     source.converted_at,
     source.converted_account_id,
     source.converted_opportunity_id,
-    source.updated_at
+    source.updated_at,
+    source._loaded_at as loaded_at
 from source
 left join lead_source_map on lower(source.source) = lead_source_map.source_value
 where not coalesce(source.is_deleted, false)

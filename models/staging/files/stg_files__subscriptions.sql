@@ -10,5 +10,6 @@ select
     end_date,
     cast(mrr_amount as {{ dbt.type_numeric() }}) as mrr_amount,
     upper(currency) as currency,
-    updated_at
+    updated_at,
+    _loaded_at as loaded_at
 from source

@@ -11,5 +11,6 @@ select
     manager_id,
     cast(hired_at as date) as hired_date,
     coalesce(is_active, true) as is_active,
-    updated_at
+    updated_at,
+    _loaded_at as loaded_at
 from source

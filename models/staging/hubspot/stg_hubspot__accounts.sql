@@ -19,7 +19,8 @@ typed as (
         coalesce(
             {{ crm_kpis.optional_column(company, 'property_hs_lastmodifieddate', dbt.type_timestamp()) }},
             cast(_fivetran_synced as {{ dbt.type_timestamp() }})
-        ) as updated_at
+        ) as updated_at,
+        cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as loaded_at
     from company
 )
 
@@ -31,5 +32,6 @@ select
     case when {{ dbt.length('country') }} = 2 then upper(country) end as country_code,
     owner_id,
     created_at,
-    updated_at
+    updated_at,
+    loaded_at
 from typed

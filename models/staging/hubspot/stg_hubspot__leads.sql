@@ -23,6 +23,7 @@ first_deals as (
         deals.opportunity_id,
         deals.account_id,
         deals.created_at,
+        deals.loaded_at,
         row_number() over (partition by deal_contact.contact_id order by deals.created_at, deals.opportunity_id) as deal_rank
     from deal_contact
     inner join deals on deal_contact.deal_id = deals.opportunity_id
@@ -43,7 +44,8 @@ typed as (
         coalesce(
             {{ crm_kpis.optional_column(contact, 'property_lastmodifieddate', dbt.type_timestamp()) }},
             cast(_fivetran_synced as {{ dbt.type_timestamp() }})
-        ) as updated_at
+        ) as updated_at,
+        cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as loaded_at
     from contact
 )
 
@@ -58,7 +60,9 @@ select
     first_deals.created_at as converted_at,
     first_deals.account_id as converted_account_id,
     first_deals.opportunity_id as converted_opportunity_id,
-    typed.updated_at
+    typed.updated_at,
+    -- the conversion comes from the first deal: its landing changes the lead too
+    greatest(typed.loaded_at, first_deals.loaded_at) as loaded_at
 from typed
 left join first_deals on typed.lead_id = first_deals.contact_id and first_deals.deal_rank = 1
 left join lead_source_map on lower(typed.source_value) = lead_source_map.source_value

@@ -32,6 +32,7 @@ select
     cast(null as {{ dbt.type_string() }}) as manager_id,
     cast(null as date) as hired_date,
     coalesce({{ crm_kpis.to_boolean(crm_kpis.optional_column(owner, 'is_active', dbt.type_string())) }}, true) as is_active,
-    cast(owner.updated_at as {{ dbt.type_timestamp() }}) as updated_at
+    cast(owner.updated_at as {{ dbt.type_timestamp() }}) as updated_at,
+    {{ crm_kpis.optional_column(owner, '_fivetran_synced', dbt.type_timestamp()) }} as loaded_at
 from owner
 left join primary_team on owner.owner_id = primary_team.owner_id

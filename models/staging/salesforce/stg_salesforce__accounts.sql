@@ -18,5 +18,6 @@ select
     coalesce(
         {{ crm_kpis.optional_column(account, 'last_modified_date', dbt.type_timestamp()) }},
         cast(_fivetran_synced as {{ dbt.type_timestamp() }})
-    ) as updated_at
+    ) as updated_at,
+    cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as loaded_at
 from account

@@ -26,6 +26,7 @@ select
     coalesce(
         {{ crm_kpis.optional_column(lead, 'last_modified_date', dbt.type_timestamp()) }},
         cast(lead._fivetran_synced as {{ dbt.type_timestamp() }})
-    ) as updated_at
+    ) as updated_at,
+    cast(lead._fivetran_synced as {{ dbt.type_timestamp() }}) as loaded_at
 from lead
 left join lead_source_map on lower(cast(lead.lead_source as {{ dbt.type_string() }})) = lead_source_map.source_value

@@ -23,6 +23,7 @@ select
     coalesce(
         {{ crm_kpis.optional_column(user, 'last_modified_date', dbt.type_timestamp()) }},
         cast(users._fivetran_synced as {{ dbt.type_timestamp() }})
-    ) as updated_at
+    ) as updated_at,
+    cast(users._fivetran_synced as {{ dbt.type_timestamp() }}) as loaded_at
 from users
 left join roles on users.user_role_id = roles.id

@@ -29,7 +29,8 @@ select
     upper(cast(country.abbrev2 as {{ dbt.type_string() }})) as country_code,
     {{ crm_kpis.key_or_null('contact.associate_id') }} as owner_id,
     cast(contact.registered as {{ dbt.type_timestamp() }}) as created_at,
-    cast(coalesce(contact.updated, contact.registered) as {{ dbt.type_timestamp() }}) as updated_at
+    cast(coalesce(contact.updated, contact.registered) as {{ dbt.type_timestamp() }}) as updated_at,
+    cast(coalesce(contact.updated, contact.registered) as {{ dbt.type_timestamp() }}) as loaded_at
 from contact
 left join business on contact.business_idx = business.business_id
 left join category on contact.category_idx = category.category_id

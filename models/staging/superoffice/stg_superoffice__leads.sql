@@ -21,6 +21,7 @@ first_sales as (
         sale.sale_id,
         sale.contact_id,
         sale.registered,
+        coalesce(sale.updated, sale.registered) as sale_changed_at,
         row_number() over (partition by sale.person_id order by sale.registered, sale.sale_id) as sale_rank
     from sale
     where sale.person_id <> 0
@@ -37,7 +38,9 @@ select
     cast(first_sales.registered as {{ dbt.type_timestamp() }}) as converted_at,
     {{ crm_kpis.key_or_null('first_sales.contact_id') }} as converted_account_id,
     cast(first_sales.sale_id as {{ dbt.type_string() }}) as converted_opportunity_id,
-    cast(coalesce(person.updated, person.registered) as {{ dbt.type_timestamp() }}) as updated_at
+    cast(coalesce(person.updated, person.registered) as {{ dbt.type_timestamp() }}) as updated_at,
+    -- the conversion comes from the first sale: its changes change the lead too
+    cast(greatest(coalesce(person.updated, person.registered), first_sales.sale_changed_at) as {{ dbt.type_timestamp() }}) as loaded_at
 from person
 left join first_sales on person.person_id = first_sales.person_id and first_sales.sale_rank = 1
 where person.person_id not in (select person_id from user_persons where person_id <> 0)

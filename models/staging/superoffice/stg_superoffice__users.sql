@@ -25,7 +25,8 @@ select
     cast(null as {{ dbt.type_string() }}) as manager_id,
     cast(null as date) as hired_date,
     coalesce(associate.deleted, 0) = 0 as is_active,
-    cast(coalesce(associate.updated, associate.registered) as {{ dbt.type_timestamp() }}) as updated_at
+    cast(coalesce(associate.updated, associate.registered) as {{ dbt.type_timestamp() }}) as updated_at,
+    cast(coalesce(associate.updated, associate.registered) as {{ dbt.type_timestamp() }}) as loaded_at
 from associate
 left join person on associate.person_id = person.person_id and associate.person_id <> 0
 left join usergroup on associate.group_idx = usergroup.usergroup_id
