@@ -34,11 +34,16 @@ def test_the_daemon_ticks_the_nightly_schedule_and_stops_on_sigterm(tmp_path):
     environment.update({"CRM_KPIS_HOME": str(home), "DAGSTER_HOME": str(dagster_home), "CRM_KPIS_REFRESH_CRON": "* * * * *"})
     prepare_manifest(Settings.from_environment(environment))
 
+    # the instance's storages created before the daemon starts: two processes creating the same SQLite schema at
+    # once fail with "table ... already exists" (seen in CI)
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    for storage in (instance.run_storage, instance.event_log_storage, instance.schedule_storage):
+        assert storage is not None
+    instance.get_runs(limit=1)
     daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "deploy/workspace.yaml"],
                               cwd=PROJECT_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               text=True, start_new_session=True)
     try:
-        instance = dg.DagsterInstance.from_config(str(dagster_home))
         deadline = time.monotonic() + PATIENCE_SECONDS
         runs = []
         while time.monotonic() < deadline and not runs and daemon.poll() is None:
