@@ -45,23 +45,29 @@ watermark as (
     select {{ crm_kpis.incremental_watermark('source_loaded_at') }} as loaded_at
 ),
 
+{#- the dimensions a deal reads: (CTE, the deal's column, the dimension's key, the deal had one) -#}
+{%- set dimensions = [('accounts', 'account_id', 'account_id', 'not previous.is_orphan_account'),
+                      ('users', 'owner_id', 'user_id', 'not previous.is_orphan_owner'),
+                      ('leads', 'lead_id', 'lead_id', "previous.lead_source <> 'none'")] %}
 changed_opportunities as (
     select opportunity_id from all_opportunities
     where {{ crm_kpis.landed_since('loaded_at', 'watermark') }}
-    {%- for dimension, key in [('accounts', 'account_id'), ('users', 'owner_id'), ('leads', 'lead_id')] %}
+    {%- for dimension, deal_column, key, _ in dimensions %}
     union
     select all_opportunities.opportunity_id
     from all_opportunities
-    inner join {{ dimension }} on all_opportunities.{{ key }} = {{ dimension }}.{{ 'user_id' if dimension == 'users' else key }}
+    inner join {{ dimension }} on all_opportunities.{{ deal_column }} = {{ dimension }}.{{ key }}
     where {{ crm_kpis.landed_since(dimension ~ '.loaded_at', 'watermark') }}
     {%- endfor %}
     union
     -- a deal whose account, owner or lead is gone: an orphan now
     select previous.opportunity_id
     from {{ this }} as previous
-    where (not previous.is_orphan_account and not exists (select 1 from accounts where accounts.account_id = previous.account_id))
-        or (not previous.is_orphan_owner and not exists (select 1 from users where users.user_id = previous.owner_id))
-        or (previous.lead_source <> 'none' and not exists (select 1 from leads where leads.lead_id = previous.lead_id))
+    where
+    {%- for dimension, deal_column, key, had_one in dimensions %}
+        {% if not loop.first %}or {% endif %}({{ had_one }} and not exists (
+            select 1 from {{ dimension }} where {{ dimension }}.{{ key }} = previous.{{ deal_column }}))
+    {%- endfor %}
     union
     -- a late FX rate: the deals converted at that currency and month (a changed deal is in the first part)
     select previous.opportunity_id
