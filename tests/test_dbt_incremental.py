@@ -17,7 +17,7 @@ from orchestration.landing import land_directory
 AS_OF = date(2026, 6, 30)
 SEEDS = Path(__file__).parent.parent / "seeds"
 INCREMENTAL_MODELS = ("int_opportunity_history_intervals", "int_activities_enriched", "int_opportunity_stage_visits",
-                      "int_opportunities_enriched")
+                      "int_opportunities_enriched", "int_lead_conversions", "int_mrr_account_months")
 
 
 def build(warehouse: Path, *extra: str) -> None:
@@ -30,13 +30,14 @@ def normalised(value: object) -> object:
     return round(value, 6) if isinstance(value, float) and math.isfinite(value) else value
 
 
-def live_rows(table: str) -> str:
+def live_rows(table: str, columns: list[str]) -> str:
     """A table's rows as readers see them: an incremental model's tombstones (a soft delete that replaced its
     activity's row, macros/incremental.sql) are no rows for its readers, and a full refresh writes none."""
     if not table.startswith("intermediate"):
         return f"select * from {table}"
     tombstones = " where not is_tombstone" if table.endswith("int_activities_enriched") else ""
-    return f"select * exclude (loaded_at) from {table}{tombstones}"
+    landing_time = " exclude (loaded_at)" if "loaded_at" in columns else ""
+    return f"select *{landing_time} from {table}{tombstones}"
 
 
 def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
@@ -47,7 +48,8 @@ def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
         tables += [f"intermediate.{name}" for name in INCREMENTAL_MODELS]
         return {
             table: sorted(
-                (tuple(normalised(value) for value in row) for row in connection.execute(live_rows(table)).fetchall()),
+                (tuple(normalised(value) for value in row)
+                 for row in connection.execute(live_rows(table, connection.table(table).columns)).fetchall()),
                 key=repr)
             for table in tables
         }
@@ -64,8 +66,9 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
     - lost deals are reopened (a closed month loses them, the open pipeline gains them);
     - new activities arrive, some activities are soft-deleted;
     - a late FX rate revises a past month's USD rate;
-    - subscriptions change their MRR, one of them ends;
+    - subscriptions change their MRR, one of them ends, one moves to another account (its old one has fewer);
     - deals are deleted;
+    - won deals name leads that had no deal (the leads convert and become customers);
     - accounts change segment (their deals' rows change, the deals do not), one account is deleted (its deals are
       orphans now), and leads change source (their deals' lead source changes)."""
     for table in ("opportunity_history", "opportunities", "activities", "fx_rates", "subscriptions", "accounts", "leads"):
@@ -94,6 +97,26 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
         connection.execute(f"""create temp table new_deals as
             select * exclude ({LINEAGE}) replace ('N-' || opportunity_id as opportunity_id)
             from raw.opportunities where not is_closed and not coalesce(is_deleted, false) order by hash(opportunity_id) limit 10""")
+        # won deals (copies of the newest won ones) name old leads nothing converted before: the leads convert
+        connection.execute(f"""create temp table lead_takeovers as
+            with leads as (
+                select lead_id, row_number() over (order by created_at, lead_id) as pair
+                from raw.leads
+                where converted_at is null and converted_opportunity_id is null and converted_account_id is null
+                    and not coalesce(is_deleted, false)
+                    and lead_id not in (select lead_id from raw.opportunities where lead_id is not null)
+                order by created_at, lead_id limit 3
+            ),
+            won as (
+                select *, row_number() over (order by created_at desc, opportunity_id) as pair
+                from raw.opportunities
+                where opportunity_id in (select opportunity_id from intermediate.int_opportunities_enriched where is_won and is_kpi_eligible)
+                order by created_at desc, opportunity_id limit 3
+            )
+            select won.* exclude ({LINEAGE}, pair, lead_id) replace (
+                    'TAKEOVER-' || won.opportunity_id as opportunity_id, timestamp '2026-06-30 13:10:00' as updated_at),
+                leads.lead_id
+            from won join leads using (pair)""")
         connection.execute(f"""copy (
                 select opportunity_id, changed_at, new_stage as stage, amount, currency, expected_close_date,
                     null::double as probability, case when new_stage = 'Closed Won' then 'closed' else forecast_category end as forecast_category
@@ -105,6 +128,9 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
                 union all
                 select h.* exclude ({LINEAGE}) replace ('N-' || h.opportunity_id as opportunity_id)
                 from raw.opportunity_history h semi join new_deals n on n.opportunity_id = 'N-' || h.opportunity_id
+                union all
+                select h.* exclude ({LINEAGE}) replace ('TAKEOVER-' || h.opportunity_id as opportunity_id)
+                from raw.opportunity_history h semi join lead_takeovers t on t.opportunity_id = 'TAKEOVER-' || h.opportunity_id
             ) to '{landing / "opportunity_history" / "changes.parquet"}' (format parquet)""")
         connection.execute(f"""copy (
                 select * exclude (new_stage, changed_at, {LINEAGE})
@@ -115,6 +141,7 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
                 union all by name select * from corrected
                 union all by name select * from reopened
                 union all by name select * from new_deals
+                union all by name select * from lead_takeovers
                 union all by name select * from deleted_deals
             ) to '{landing / "opportunities" / "changes.parquet"}' (format parquet)""")
         connection.execute(f"""copy (
@@ -134,10 +161,21 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
         usd_may = connection.execute(f"select rate from read_csv('{SEEDS / 'fx_rates.csv'}') "
                                      "where currency = 'USD' and rate_month = date '2025-05-01'").fetchone()[0]
         (landing / "fx_rates" / "late_rate.csv").write_text(f"currency,rate_month,rate\nUSD,2025-05-01,{float(usd_may) * 1.1:.8f}\n")
+        # a running subscription of an account with several moves to another account
+        connection.execute("""create temp table moved_subscription as
+            select * from raw.subscriptions
+            where end_date is null and account_id in (select account_id from raw.subscriptions group by 1 having count(*) > 1)
+                and account_id <> (select max(account_id) from raw.subscriptions)
+            order by subscription_id desc limit 1""")
         connection.execute(f"""copy (
-                select * exclude ({LINEAGE}) replace (round(mrr_amount * 2, 2) as mrr_amount, timestamp '2026-06-30 12:30:00' as updated_at,
-                    case when subscription_id = min(subscription_id) over () then date '2026-03-31' else end_date end as end_date)
-                from raw.subscriptions where end_date is null order by subscription_id limit 5
+                select * from (
+                    select * exclude ({LINEAGE}) replace (round(mrr_amount * 2, 2) as mrr_amount, timestamp '2026-06-30 12:30:00' as updated_at,
+                        case when subscription_id = min(subscription_id) over () then date '2026-03-31' else end_date end as end_date)
+                    from raw.subscriptions where end_date is null order by subscription_id limit 5)
+                union all
+                select * exclude ({LINEAGE}) replace (
+                    (select max(account_id) from raw.subscriptions) as account_id, timestamp '2026-06-30 12:35:00' as updated_at)
+                from moved_subscription
             ) to '{landing / "subscriptions" / "changes.parquet"}' (format parquet)""")
         # accounts with open deals move segment; the first of them is deleted instead
         connection.execute(f"""copy (
@@ -156,19 +194,20 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
                 where lead_id in (select lead_id from raw.opportunities) and not coalesce(is_deleted, false)
                 order by lead_id limit 6
             ) to '{landing / "leads" / "changes.parquet"}' (format parquet)""")
+        subscription_moved_from = connection.execute("select account_id from moved_subscription").fetchone()[0]
         moved = connection.execute("select count(*), count(*) filter (where new_stage = 'Closed Won') from moved").fetchone()
         counts = {name: connection.execute(f"select count(*) from {name}").fetchone()[0]
-                  for name in ("corrected", "reopened", "new_deals", "deleted_deals")}
+                  for name in ("corrected", "reopened", "new_deals", "deleted_deals", "lead_takeovers")}
         counts["reopened_in_kpis"] = connection.execute("""select count(*) from intermediate.int_opportunities_enriched
             where is_kpi_eligible and opportunity_id in (select opportunity_id from reopened)""").fetchone()[0]
     report = land_directory(landing, warehouse)
     assert report.invariant_holds and report.rows_rejected == 0, report
-    return {"moved": moved[0], "won": moved[1], **counts}
+    return {"moved": moved[0], "won": moved[1], "subscription_moved_from": subscription_moved_from, **counts}
 
 
-def reached_the_deals(warehouse: Path) -> dict[str, tuple[int, int]]:
-    """For each change to a deal's account or lead or to the deal's existence: (deals it concerns, deals whose
-    enriched row does not show it yet) after the incremental build."""
+def reached_the_deals(warehouse: Path, subscription_moved_from: str) -> dict[str, tuple[int, int]]:
+    """For each change to a deal's account or lead, to the deal's existence, to what a deal decides of a lead or to
+    an account's subscriptions: (rows it concerns, rows that do not show it yet) after the incremental build."""
     checks = {
         "deleted_deals": """select count(*), count(*) filter (where e.opportunity_id is not null)
             from raw.opportunities o left join intermediate.int_opportunities_enriched e using (opportunity_id)
@@ -182,9 +221,25 @@ def reached_the_deals(warehouse: Path) -> dict[str, tuple[int, int]]:
         "lead_source_changed": """select count(*), count(*) filter (where e.lead_source is distinct from l.lead_source)
             from intermediate.int_opportunities_enriched e join intermediate.int_leads_unioned l using (lead_id)
             join raw.leads r using (lead_id) where r.updated_at = timestamp '2026-06-30 13:00:00'""",
+        # the old leads a new won deal names converted and are customers
+        "new_deal_converted_a_lead": """select count(*), count(*) filter (where c.deciding_opportunity_id is distinct from o.opportunity_id
+                or not c.is_converted or not c.is_customer)
+            from raw.opportunities o left join intermediate.int_lead_conversions c using (lead_id)
+            where o.opportunity_id like 'TAKEOVER-%'""",
+        # the leads a deal moved to Closed Won decides are customers now
+        "deal_won_made_a_customer": """select count(*), count(*) filter (where not c.is_customer)
+            from intermediate.int_lead_conversions c join intermediate.int_opportunities_enriched e
+                on c.deciding_opportunity_id = e.opportunity_id
+            where e.is_won and e.is_kpi_eligible and e.updated_at = timestamp '2026-06-30 12:00:00'""",
+        # the account a subscription moved away from is rebuilt from the subscriptions it has left
+        "subscription_moved_away": """select count(*), count(*) filter (where m.subscription_count <> s.remaining)
+            from (select account_id, count(*) as remaining from intermediate.int_subscriptions_unioned group by account_id) s
+            join (select distinct account_id, subscription_count from intermediate.int_mrr_account_months) m using (account_id)
+            where account_id = '{subscription_moved_from}'""",
     }
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return {name: connection.execute(sql).fetchone() for name, sql in checks.items()}
+        return {name: connection.execute(sql.format(subscription_moved_from=subscription_moved_from)).fetchone()
+                for name, sql in checks.items()}
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +258,7 @@ def warehouses(tmp_path_factory) -> dict[str, dict[str, list[tuple]]]:
     changes = land_changes(warehouse, landing)
     build(warehouse)
     incremental = snapshot(warehouse)
-    changes["reached"] = reached_the_deals(warehouse)
+    changes["reached"] = reached_the_deals(warehouse, changes["subscription_moved_from"])
     changes["incremental_sql"] = {
         model: "\n".join((dbt_target_dir(warehouse) / kind / "crm_kpis" / "models" / "intermediate" / f"{model}.sql").read_text()
                          for kind in ("compiled", "run"))
@@ -223,7 +278,7 @@ def test_building_twice_changes_nothing(warehouses):
 def test_incremental_build_after_new_data_equals_a_full_refresh(warehouses):
     changes = warehouses["changes"]
     assert changes["moved"] == 40 and changes["won"] > 0 and (changes["corrected"], changes["reopened"], changes["new_deals"]) == (5, 3, 10)
-    assert changes["deleted_deals"] == 4
+    assert changes["deleted_deals"] == 4 and changes["lead_takeovers"] == 3
     for change, (deals, not_shown) in changes["reached"].items():
         assert deals > 0 and not_shown == 0, (change, deals, not_shown)
     for model, sql in warehouses["changes"]["incremental_sql"].items():
@@ -253,6 +308,22 @@ def test_the_new_data_reached_the_marts(warehouses):
     assert may_2025[0] != may_2025[1]
     assert sum(row[7] for row in after["marts.fct_kpi_win_rate"] if row[0] >= date(2026, 1, 1)) == \
         sum(row[7] for row in before["marts.fct_kpi_win_rate"] if row[0] >= date(2026, 1, 1)) - warehouses["changes"]["reopened_in_kpis"]
+
+
+def test_a_new_as_of_month_rebuilds_the_mrr_of_every_account(warehouses):
+    """When the as-of month moves, every running subscription has a new month and every last month of MRR a churn
+    month: the incremental MRR after it equals a full refresh at the new as-of date."""
+    warehouse, later = warehouses["warehouse"], date(2026, 8, 3)
+
+    def mrr_rows(*extra: str) -> list[tuple]:
+        result = run_dbt(["run", "--select", "int_mrr_account_months", *extra], warehouse, quiet=True, as_of=later)
+        assert result.returncode == 0, result.stdout[-3000:]
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            return sorted(connection.execute("select * from intermediate.int_mrr_account_months").fetchall(), key=repr)
+
+    incremental = mrr_rows()
+    assert max(row[1] for row in incremental) == date(2026, 8, 1)
+    assert incremental == mrr_rows("--full-refresh")
 
 
 def test_a_table_of_an_earlier_version_asks_for_a_full_refresh(warehouses):

@@ -1,6 +1,7 @@
 """The incremental models on every engine: after a night's changes (a new activity, one moved to another month,
-one soft-deleted, a new history row, a re-landed one that leaves a deal no stage visit, a deleted deal, an
-account that moves segment, a late FX rate), an incremental run
+one soft-deleted, a new history row, a re-landed one that leaves a deal no stage visit, a deleted deal that
+decided a lead, an account that moves segment, a late FX rate, a subscription that moves to another account), an
+incremental run
 gives the rows a full refresh gives, by delete+insert on DuckDB and Postgres and by rewriting partitions on
 Spark (macros/incremental.sql).
 
@@ -26,10 +27,11 @@ from tests.engine_builds import engines_under_test
 FIXTURE = Path(__file__).parent / "fixtures" / "hand_made"
 AS_OF = date(2025, 6, 15)
 MODELS = ("int_activities_enriched", "int_opportunity_history_intervals", "int_opportunity_stage_visits",
-          "int_opportunities_enriched")
-# rebuilt whole on Spark: a changed deal may lose every visit, a deleted deal its row, which a partition rewrite cannot
-# say (macros/incremental.sql)
-TABLES_ON_SPARK = ("int_opportunity_stage_visits", "int_opportunities_enriched")
+          "int_opportunities_enriched", "int_lead_conversions", "int_mrr_account_months")
+# rebuilt whole on Spark: a changed deal may lose every visit, a deleted deal, lead or account its rows, which a
+# partition rewrite cannot say (macros/incremental.sql)
+TABLES_ON_SPARK = ("int_opportunity_stage_visits", "int_opportunities_enriched", "int_lead_conversions",
+                   "int_mrr_account_months")
 SELECT = ["--select", *(f"+{model}" for model in MODELS), "--exclude", "resource_type:test", "resource_type:unit_test"]
 
 ACTIVITIES = """activity_id,activity_type,occurred_at,completed,owner_id,account_id,opportunity_id,lead_id,duration_minutes,updated_at,is_deleted
@@ -50,13 +52,16 @@ O3,A3,U2,,Gamma platform,new_business,Platform,Closed Won,20000.00,EUR,100,2025-
 FX_RATES = """currency,rate_month,rate
 DKK,2025-04-01,0.11
 """
+SUBSCRIPTIONS = """subscription_id,account_id,product_id,start_date,end_date,mrr_amount,currency,updated_at
+S3,A1,P1,2025-05-01,,300.00,EUR,2025-06-14 09:00:00
+"""
 
 
 def live(table: pa.Table, model: str) -> pa.Table:
     """The rows readers see: tombstones are no rows, and the landing time differs between the two builds."""
     if model == "int_activities_enriched":
         table = table.filter(pc.invert(table.column("is_tombstone")))
-    return table.drop_columns(["loaded_at"])
+    return table.drop_columns([column for column in ("loaded_at",) if column in table.column_names])
 
 
 @pytest.mark.parametrize("name", engines_under_test())
@@ -77,11 +82,11 @@ def test_an_incremental_run_after_changes_equals_a_full_refresh(name, tmp_path, 
         run()
         before = {model: engine.read_table("intermediate", model) for model in MODELS}
         for folder, content in (("activities", ACTIVITIES), ("opportunity_history", HISTORY), ("accounts", ACCOUNTS),
-                                ("opportunities", OPPORTUNITIES), ("fx_rates", FX_RATES)):
+                                ("opportunities", OPPORTUNITIES), ("fx_rates", FX_RATES), ("subscriptions", SUBSCRIPTIONS)):
             (landing / folder).mkdir(parents=True)
             (landing / folder / "day2.csv").write_text(content)
         report = land_directory(landing, warehouse)
-        assert report.rows_landed == 8 and report.rows_rejected == 0
+        assert report.rows_landed == 9 and report.rows_rejected == 0
         run()
         incremental = {model: engine.read_table("intermediate", model) for model in MODELS}
         compiled = {model: (target / "run" / "crm_kpis" / "models" / "intermediate" / f"{model}.sql").read_text().lower()
@@ -120,3 +125,14 @@ def test_an_incremental_run_after_changes_equals_a_full_refresh(name, tmp_path, 
     assert "O3" not in deals and "O3" in {row["opportunity_id"] for row in before["int_opportunities_enriched"].to_pylist()}
     assert {deals[deal]["segment"] for deal in ("O2", "O5", "O9")} == {"Mid-Market"}
     assert float(deals["O2"]["rate_to_reporting"]) == pytest.approx(0.11)
+    # L5 named only A3, whose first deal O3 (won) decided it: with O3 deleted its first deal is O6 (open)
+    leads = {row["lead_id"]: row for row in incremental["int_lead_conversions"].to_pylist()}
+    leads_before = {row["lead_id"]: row for row in before["int_lead_conversions"].to_pylist()}
+    assert (leads_before["L5"]["deciding_opportunity_id"], leads_before["L5"]["is_customer"]) == ("O3", True)
+    assert (leads["L5"]["deciding_opportunity_id"], leads["L5"]["is_customer"]) == ("O6", False)
+    # S3 moved from A2 to A1 (A2's MRR ends with March's S2: churn in April); A3's April DKK at the late rate
+    mrr = {(row["account_id"], row["month_start"]): row for row in incremental["int_mrr_account_months"].to_pylist()}
+    assert max(month for account, month in mrr if account == "A2") == date(2025, 4, 1)
+    assert mrr[("A2", date(2025, 4, 1))]["movement_type"] == "churn"
+    assert float(mrr[("A1", date(2025, 6, 1))]["mrr"]) == pytest.approx(1300)
+    assert float(mrr[("A3", date(2025, 4, 1))]["mrr"]) == pytest.approx(1100)

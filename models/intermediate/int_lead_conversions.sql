@@ -8,8 +8,19 @@
     opportunity's creation; it became a customer if its opportunity is won and KPI-eligible. "First"
     ranks only KPI-eligible deals by creation: a deal excluded from every KPI (no FX rate, a negative
     amount, ...; counted in fct_data_quality_issues) neither converts a lead nor makes or blocks a
-    customer, so the lead KPIs agree with win rate and CAC, which never see it. -#}
-with leads as (
+    customer, so the lead KPIs agree with win rate and CAC, which never see it.
+
+    Incremental by lead_id (macros/incremental.sql): a run rebuilds the leads landed since the last run
+    (watermark: the newest source_loaded_at it holds) and the leads a changed deal (an enriched row
+    landed since) can decide: by its id, its lead or its account, now, and the leads its previous
+    version decided (deciding_opportunity_id), so a deal that moves to another lead or account, drops
+    out of the KPIs or is deleted releases its old leads. Deleted leads lose their row by a pre-hook
+    delete; on Spark on parquet the model is rebuilt whole. -#}
+{%- set replaced = crm_kpis.incremental_replace_config(key='lead_id', partition=none, keys_can_vanish=true) %}
+{%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_vanished_keys('lead_id', ref('int_leads_unioned')) }}"}) %}
+{{ config(**replaced) }}
+
+with all_leads as (
     select * from {{ ref('int_leads_unioned') }}
 ),
 
@@ -17,15 +28,57 @@ opportunities as (
     select * from {{ ref('int_opportunities_enriched') }}
 ),
 
+{% if is_incremental() %}
+{{- crm_kpis.require_incremental_column('deciding_opportunity_id') }}
+watermark as (
+    select {{ crm_kpis.incremental_watermark('source_loaded_at') }} as loaded_at
+),
+
+changed_opportunities as (
+    select opportunity_id, lead_id, account_id from opportunities
+    where {{ crm_kpis.landed_since('source_loaded_at', 'watermark') }}
+),
+
+changed_leads as (
+    select lead_id from all_leads
+    where {{ crm_kpis.landed_since('loaded_at', 'watermark') }}
+    {%- for lead_column, deal_column in [('converted_opportunity_id', 'opportunity_id'), ('lead_id', 'lead_id'),
+                                         ('converted_account_id', 'account_id')] %}
+    union
+    select all_leads.lead_id
+    from all_leads
+    inner join changed_opportunities on all_leads.{{ lead_column }} = changed_opportunities.{{ deal_column }}
+    {%- endfor %}
+    union
+    -- the leads a changed or deleted deal decided before
+    select previous.lead_id
+    from {{ this }} as previous
+    where previous.deciding_opportunity_id in (select opportunity_id from changed_opportunities)
+        or (previous.deciding_opportunity_id is not null and not exists (
+            select 1 from opportunities where opportunities.opportunity_id = previous.deciding_opportunity_id))
+),
+{% endif %}
+
+leads as (
+    select * from all_leads
+    {% if is_incremental() %}
+    where lead_id in (select lead_id from changed_leads)
+    {% endif %}
+),
+
 eligible_opportunities as (
-    select opportunity_id, account_id, lead_id, created_at, is_won
+    select opportunity_id, account_id, lead_id, created_at, is_won, source_loaded_at
     from opportunities
     where is_kpi_eligible
+    {% if is_incremental() %}
+        -- every deal of the leads and accounts rebuilt, so each one's first deal is still ranked among all of its own
+        and (lead_id in (select lead_id from leads) or account_id in (select converted_account_id from leads))
+    {% endif %}
 ),
 
 {%- for key in ['lead_id', 'account_id'] %}
 {{ key | replace('_id', '') }}_first_opportunities as (
-    select {{ key }}, opportunity_id, created_at, is_won
+    select {{ key }}, opportunity_id, created_at, is_won, source_loaded_at
     from (
         select
             eligible_opportunities.*,
@@ -50,7 +103,12 @@ converted as (
                 then coalesce(converted_opportunity.is_won and converted_opportunity.is_kpi_eligible, false)
             when lead_first.opportunity_id is not null then lead_first.is_won
             else coalesce(account_first.is_won, false)
-        end as is_customer
+        end as is_customer,
+        -- at most one of the three is there (the last two join only without a converted_opportunity_id); a
+        -- converted_opportunity_id naming no deal decides nothing to release
+        coalesce(converted_opportunity.opportunity_id, lead_first.opportunity_id, account_first.opportunity_id) as deciding_opportunity_id,
+        greatest(leads.loaded_at, coalesce(converted_opportunity.source_loaded_at, lead_first.source_loaded_at,
+            account_first.source_loaded_at)) as source_loaded_at
     from leads
     left join opportunities as converted_opportunity
         on leads.converted_opportunity_id = converted_opportunity.opportunity_id
@@ -73,5 +131,7 @@ select
     case when is_converted then {{ dbt.datediff('created_date', 'converted_date', 'day') }} end as days_to_convert,
     coalesce(is_converted and {{ dbt.datediff('created_date', 'converted_date', 'day') }} <= 30, false) as is_converted_within_30_days,
     coalesce(is_converted and {{ dbt.datediff('created_date', 'converted_date', 'day') }} <= 90, false) as is_converted_within_90_days,
-    is_customer
+    is_customer,
+    deciding_opportunity_id,
+    source_loaded_at
 from converted

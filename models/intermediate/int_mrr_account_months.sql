@@ -6,8 +6,22 @@
     Movements explain the change from the previous month exactly: new (first MRR ever), reactivation
     (MRR again after a gap), expansion / contraction (change at this month's rate), churn (to 0, at
     this month's rate) and fx (last month's MRR revalued at this month's rate). So
-    new + reactivation + expansion + contraction + churn + fx = mrr - previous_mrr, always. -#}
-with subscriptions as (
+    new + reactivation + expansion + contraction + churn + fx = mrr - previous_mrr, always.
+
+    Incremental by account_id (macros/incremental.sql): an account's rows depend only on its own
+    subscriptions, their currencies' rates and the as-of month. A run rebuilds the accounts with a
+    subscription landed since the last run (watermark: the newest source_loaded_at it holds), those
+    with fewer subscriptions than before (deleted, hard-deleted or moved to another account:
+    subscription_count) and those with a subscription in a currency whose rate landed since; every
+    account when the as-of month moved (each running subscription has a new month, each last month
+    a churn month). Accounts left without subscriptions lose their rows by a pre-hook delete; on Spark
+    on parquet the model is rebuilt whole. -#}
+{%- set replaced = crm_kpis.incremental_replace_config(key='account_id', partition=none, keys_can_vanish=true) %}
+{%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_vanished_keys('account_id', ref('int_subscriptions_unioned')) }}"}) %}
+{{ config(**replaced) }}
+{%- set as_of_month = "cast(" ~ dbt.date_trunc('month', crm_kpis.as_of_date()) ~ " as date)" %}
+
+with all_subscriptions as (
     select * from {{ ref('int_subscriptions_unioned') }}
 ),
 
@@ -19,12 +33,68 @@ fx_rates as (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 
+{% if is_incremental() %}
+{{- crm_kpis.require_incremental_column('subscription_count') }}
+watermark as (
+    select {{ crm_kpis.incremental_watermark('source_loaded_at') }} as loaded_at
+),
+
+previous_accounts as (
+    select account_id, max(subscription_count) as subscription_count, max(as_of_month) as as_of_month
+    from {{ this }}
+    group by account_id
+),
+
+current_accounts as (
+    select account_id, count(*) as subscription_count
+    from all_subscriptions
+    group by account_id
+),
+
+changed_accounts as (
+    select account_id from all_subscriptions
+    where {{ crm_kpis.landed_since('loaded_at', 'watermark') }}
+        or coalesce((select max(as_of_month) from previous_accounts), cast('1900-01-01' as date)) <> {{ as_of_month }}
+        or currency in (select currency from fx_rates where loaded_at > (select loaded_at from watermark))
+    union
+    -- a subscription gone (or moved away): the account has fewer than it was built from
+    select previous_accounts.account_id
+    from previous_accounts
+    left join current_accounts on previous_accounts.account_id = current_accounts.account_id
+    where coalesce(current_accounts.subscription_count, 0) < previous_accounts.subscription_count
+),
+{% endif %}
+
+subscriptions as (
+    select * from all_subscriptions
+    {% if is_incremental() %}
+    where account_id in (select account_id from changed_accounts)
+    {% endif %}
+),
+
+currency_rates as (
+    select currency, max(loaded_at) as loaded_at
+    from fx_rates
+    group by currency
+),
+
+-- what each account's rows were built from: the watermark and the change capture of the next run
+account_sources as (
+    select
+        subscriptions.account_id,
+        count(*) as subscription_count,
+        greatest(max(subscriptions.loaded_at), max(currency_rates.loaded_at)) as source_loaded_at
+    from subscriptions
+    left join currency_rates on subscriptions.currency = currency_rates.currency
+    group by subscriptions.account_id
+),
+
 months as (
     select month_start, month_end
     from dates
     where date_day = month_start
         and month_start >= (select cast({{ dbt.date_trunc('month', 'min(start_date)') }} as date) from subscriptions)
-        and month_start <= cast({{ dbt.date_trunc('month', crm_kpis.as_of_date()) }} as date)
+        and month_start <= {{ as_of_month }}
 ),
 
 local_mrr as (
@@ -110,6 +180,15 @@ with_past as (
             partition by account_id order by month_start rows between unbounded preceding and 1 preceding
         ), 0) = 1 as had_mrr_before
     from account_months
+),
+
+with_sources as (
+    select
+        with_past.*,
+        account_sources.subscription_count,
+        account_sources.source_loaded_at
+    from with_past
+    left join account_sources on with_past.account_id = account_sources.account_id
 )
 
 select
@@ -131,5 +210,8 @@ select
         when mrr > previous_mrr_at_current_rate then 'expansion'
         when mrr < previous_mrr_at_current_rate then 'contraction'
         else 'unchanged'
-    end as movement_type
-from with_past
+    end as movement_type,
+    subscription_count,
+    {{ as_of_month }} as as_of_month,
+    source_loaded_at
+from with_sources
