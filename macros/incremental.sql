@@ -117,3 +117,11 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- When the row was built: the start of the dbt invocation that (re)built it, the same for every model of
+    one invocation. A model downstream of an incremental one finds the upstream rows rebuilt since its own
+    last build by comparing their built_at with the newest built_at it holds; unlike a landing time it also
+    moves when a row was rebuilt for a reason that landed nothing new (a deal whose account was deleted). -#}
+{% macro built_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}

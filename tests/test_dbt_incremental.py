@@ -17,7 +17,7 @@ from orchestration.landing import land_directory
 AS_OF = date(2026, 6, 30)
 SEEDS = Path(__file__).parent.parent / "seeds"
 INCREMENTAL_MODELS = ("int_opportunity_history_intervals", "int_activities_enriched", "int_opportunity_stage_visits",
-                      "int_opportunities_enriched", "int_lead_conversions", "int_mrr_account_months")
+                      "int_opportunities_enriched", "int_lead_conversions", "int_mrr_account_months", "int_pipeline_snapshots")
 
 
 def build(warehouse: Path, *extra: str) -> None:
@@ -32,12 +32,14 @@ def normalised(value: object) -> object:
 
 def live_rows(table: str, columns: list[str]) -> str:
     """A table's rows as readers see them: an incremental model's tombstones (a soft delete that replaced its
-    activity's row, macros/incremental.sql) are no rows for its readers, and a full refresh writes none."""
+    activity's row, macros/incremental.sql) are no rows for its readers, and a full refresh writes none. The
+    row's landing time and build time are no part of it (a full refresh builds every row again)."""
     if not table.startswith("intermediate"):
         return f"select * from {table}"
     tombstones = " where not is_tombstone" if table.endswith("int_activities_enriched") else ""
-    landing_time = " exclude (loaded_at)" if "loaded_at" in columns else ""
-    return f"select *{landing_time} from {table}{tombstones}"
+    times = [column for column in ("loaded_at", "built_at") if column in columns]
+    excluded = f" exclude ({', '.join(times)})" if times else ""
+    return f"select *{excluded} from {table}{tombstones}"
 
 
 def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
@@ -283,7 +285,7 @@ def test_incremental_build_after_new_data_equals_a_full_refresh(warehouses):
         assert deals > 0 and not_shown == 0, (change, deals, not_shown)
     for model, sql in warehouses["changes"]["incremental_sql"].items():
         # the third build really took the incremental path: a watermark query, then delete+insert into the table
-        assert re.search(r"max\((source_)?loaded_at\)", sql) and "delete from" in sql.lower(), model
+        assert re.search(r"max\(((source_)?loaded_at|built_at)\)", sql) and "delete from" in sql.lower(), model
     for table, rows in warehouses["full"].items():
         assert rows == warehouses["incremental"][table], table
 
@@ -310,20 +312,27 @@ def test_the_new_data_reached_the_marts(warehouses):
         sum(row[7] for row in before["marts.fct_kpi_win_rate"] if row[0] >= date(2026, 1, 1)) - warehouses["changes"]["reopened_in_kpis"]
 
 
-def test_a_new_as_of_month_rebuilds_the_mrr_of_every_account(warehouses):
-    """When the as-of month moves, every running subscription has a new month and every last month of MRR a churn
-    month: the incremental MRR after it equals a full refresh at the new as-of date."""
-    warehouse, later = warehouses["warehouse"], date(2026, 8, 3)
+def test_a_new_as_of_date_gives_what_a_full_refresh_gives(warehouses):
+    """When the as-of date moves (mid-July, then into August), every running subscription has new months and every
+    last month of MRR a churn month, the previous as-of snapshot of the pipeline is gone (mid-July is no month end)
+    and the month ends passed and the new as-of date are snapshotted: the incremental MRR and snapshots equal a full
+    refresh at the new as-of date."""
+    warehouse, mid_july, later = warehouses["warehouse"], date(2026, 7, 15), date(2026, 8, 3)
+    models = ("int_mrr_account_months", "int_pipeline_snapshots")
 
-    def mrr_rows(*extra: str) -> list[tuple]:
-        result = run_dbt(["run", "--select", "int_mrr_account_months", *extra], warehouse, quiet=True, as_of=later)
+    def rows(*extra: str, as_of: date = later) -> dict[str, list[tuple]]:
+        result = run_dbt(["run", "--select", *models, *extra], warehouse, quiet=True, as_of=as_of)
         assert result.returncode == 0, result.stdout[-3000:]
         with duckdb.connect(str(warehouse), read_only=True) as connection:
-            return sorted(connection.execute("select * from intermediate.int_mrr_account_months").fetchall(), key=repr)
+            return {model: sorted(connection.execute(live_rows(f"intermediate.{model}", connection.table(
+                f"intermediate.{model}").columns)).fetchall(), key=repr) for model in models}
 
-    incremental = mrr_rows()
-    assert max(row[1] for row in incremental) == date(2026, 8, 1)
-    assert incremental == mrr_rows("--full-refresh")
+    assert mid_july in {row[0] for row in rows(as_of=mid_july)["int_pipeline_snapshots"]}
+    incremental = rows()
+    assert max(row[1] for row in incremental["int_mrr_account_months"]) == date(2026, 8, 1)
+    snapshot_dates = {row[0] for row in incremental["int_pipeline_snapshots"]}
+    assert snapshot_dates >= {date(2026, 6, 30), date(2026, 7, 31), later} and mid_july not in snapshot_dates
+    assert incremental == rows("--full-refresh")
 
 
 def test_a_table_of_an_earlier_version_asks_for_a_full_refresh(warehouses):

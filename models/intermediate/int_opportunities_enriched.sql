@@ -41,6 +41,7 @@ fx_rates as (
 
 {% if is_incremental() %}
 {{- crm_kpis.require_incremental_column('source_loaded_at') }}
+{{- crm_kpis.require_incremental_column('built_at') }}
 watermark as (
     select {{ crm_kpis.incremental_watermark('source_loaded_at') }} as loaded_at
 ),
@@ -124,6 +125,7 @@ select
     enriched.*,
     fx_rates.rate_to_reporting,
     greatest(enriched.related_loaded_at, fx_rates.loaded_at) as source_loaded_at,
+    {{ crm_kpis.built_at() }} as built_at,
     {{ crm_kpis.to_money('enriched.amount * fx_rates.rate_to_reporting') }} as amount_reporting,
     not (enriched.is_unknown_stage or enriched.is_negative_amount or enriched.is_closed_without_date
         or enriched.is_missing_created_at)

@@ -28,6 +28,7 @@ versions_without_history as (
 ),
 
 {% if is_incremental() %}
+{{- crm_kpis.require_incremental_column('built_at') }}
 watermark as (
     select {{ crm_kpis.incremental_watermark() }} as loaded_at
 ),
@@ -144,5 +145,6 @@ select
     forecast_category,
     is_derived_from_current_values,
     loaded_at,
+    {{ crm_kpis.built_at() }} as built_at,
     {{ crm_kpis.key_bucket('opportunity_id') }} as opportunity_bucket
 from sequenced

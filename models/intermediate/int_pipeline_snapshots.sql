@@ -2,7 +2,20 @@
     each month (the state at midnight starting the next day, business time zone) and as of the build
     date. The end of month M is also "the first day of M+1" for forecasts. Opportunities whose
     forecast category was `omitted` at the time are left out. Amounts use the rate of the snapshot
-    month; weighted amount = amount x probability / 100, the stage default when probability is NULL. -#}
+    month; weighted amount = amount x probability / 100, the stage default when probability is NULL.
+
+    Incremental by deal and snapshot date (macros/incremental.sql, macros/pipeline_snapshots.sql): a
+    deal's rows depend only on its intervals, its enriched row, its currency's rates and the snapshot
+    dates. A run rebuilds every snapshot of the deals whose intervals or enriched row were rebuilt since
+    its last build (built_at) or that were open in a month whose FX rate landed since, and the other
+    deals at the dates it does not hold yet (the new as-of date, a month end that passed); a pre-hook
+    first deletes the rows of those deals, of deals no longer KPI-eligible and of dates no longer
+    snapshotted (yesterday's as-of date). On Spark on parquet the model is rebuilt whole. -#}
+{%- set replaced = crm_kpis.incremental_replace_config(key=['opportunity_id', 'snapshot_date'], partition=none,
+                                                       keys_can_vanish=true) %}
+{%- do replaced.update({'pre_hook': "{{ crm_kpis.prune_pipeline_snapshots() }}"}) %}
+{{ config(**replaced) }}
+
 with intervals as (
     select * from {{ ref('int_opportunity_history_intervals') }}
 ),
@@ -12,48 +25,24 @@ opportunities as (
     where is_kpi_eligible
 ),
 
-dates as (
-    select * from {{ ref('dim_date') }}
-),
-
 fx_rates as (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 
-first_month as (
-    select min(created_month) as month_start from opportunities
-),
-
-month_end_snapshots as (
-    select
-        dates.month_end as snapshot_date,
-        dates.month_start as snapshot_month,
-        true as is_month_end
-    from dates
-    where dates.date_day = dates.month_start
-        and dates.month_start >= (select first_month.month_start from first_month)
-        and dates.month_end < {{ crm_kpis.as_of_date() }}
-),
-
-as_of_snapshot as (
-    select
-        {{ crm_kpis.as_of_date() }} as snapshot_date,
-        cast({{ dbt.date_trunc('month', crm_kpis.as_of_date()) }} as date) as snapshot_month,
-        {{ crm_kpis.as_of_date() }} = cast({{ dbt.last_day(crm_kpis.as_of_date(), 'month') }} as date) as is_month_end
-),
-
 snapshots as (
-    select
-        snapshot_date,
-        snapshot_month,
-        is_month_end,
-        cast({{ dbt.dateadd('day', 1, 'snapshot_date') }} as {{ dbt.type_timestamp() }}) as snapshot_at_local
-    from (
-        select * from month_end_snapshots
-        union all
-        select * from as_of_snapshot
-    ) as snapshot_dates
+    {{ crm_kpis.pipeline_snapshot_dates() }}
 ),
+
+{% if is_incremental() %}
+{{- crm_kpis.require_incremental_column('built_at') }}
+changed_deals as (
+    {{ crm_kpis.pipeline_snapshot_changed_deals() }}
+),
+
+held_dates as (
+    select distinct snapshot_date from {{ this }}
+),
+{% endif %}
 
 open_at_snapshot as (
     select
@@ -74,6 +63,11 @@ open_at_snapshot as (
         and (intervals.valid_to_local is null or intervals.valid_to_local >= snapshots.snapshot_at_local)
     where not intervals.is_closed_stage
         and coalesce(intervals.forecast_category, 'pipeline') <> 'omitted'
+        {% if is_incremental() %}
+        -- a changed deal at every date, the others at the dates not held yet
+        and (intervals.opportunity_id in (select opportunity_id from changed_deals)
+            or snapshots.snapshot_date not in (select snapshot_date from held_dates))
+        {% endif %}
 )
 
 select
@@ -93,7 +87,9 @@ select
     open_at_snapshot.amount,
     open_at_snapshot.currency,
     {{ crm_kpis.to_money('open_at_snapshot.amount * fx_rates.rate_to_reporting') }} as amount_reporting,
-    {{ crm_kpis.to_money('open_at_snapshot.amount * fx_rates.rate_to_reporting * open_at_snapshot.effective_probability / 100.0') }} as weighted_amount_reporting
+    {{ crm_kpis.to_money('open_at_snapshot.amount * fx_rates.rate_to_reporting * open_at_snapshot.effective_probability / 100.0') }} as weighted_amount_reporting,
+    fx_rates.loaded_at as rate_loaded_at,
+    {{ crm_kpis.built_at() }} as built_at
 from open_at_snapshot
 inner join opportunities on open_at_snapshot.opportunity_id = opportunities.opportunity_id
 left join fx_rates
