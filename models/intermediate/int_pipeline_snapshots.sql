@@ -44,30 +44,47 @@ held_dates as (
 ),
 {% endif %}
 
+{% if is_incremental() %}
+-- a changed deal at every date, the others at the dates not held yet: two joins, each of a small side
+changed_intervals as (
+    select * from intervals where opportunity_id in (select opportunity_id from changed_deals)
+),
+
+unchanged_intervals as (
+    select * from intervals
+    where not exists (select 1 from changed_deals where changed_deals.opportunity_id = intervals.opportunity_id)
+),
+
+new_snapshots as (
+    select * from snapshots where snapshot_date not in (select snapshot_date from held_dates)
+),
+{%- set pairs = [('changed_intervals', 'snapshots'), ('unchanged_intervals', 'new_snapshots')] %}
+{%- else %}
+{%- set pairs = [('intervals', 'snapshots')] %}
+{%- endif %}
+
 open_at_snapshot as (
+    {%- for intervals, snapshots in pairs %}
     select
-        snapshots.snapshot_date,
-        snapshots.snapshot_month,
-        snapshots.is_month_end,
-        intervals.opportunity_id,
-        intervals.stage,
-        intervals.stage_order,
-        intervals.amount,
-        intervals.currency,
-        intervals.effective_probability,
-        intervals.expected_close_date,
-        intervals.forecast_category
-    from intervals
-    inner join snapshots
-        on intervals.valid_from_local < snapshots.snapshot_at_local
-        and (intervals.valid_to_local is null or intervals.valid_to_local >= snapshots.snapshot_at_local)
-    where not intervals.is_closed_stage
-        and coalesce(intervals.forecast_category, 'pipeline') <> 'omitted'
-        {% if is_incremental() %}
-        -- a changed deal at every date, the others at the dates not held yet
-        and (intervals.opportunity_id in (select opportunity_id from changed_deals)
-            or snapshots.snapshot_date not in (select snapshot_date from held_dates))
-        {% endif %}
+        {{ snapshots }}.snapshot_date,
+        {{ snapshots }}.snapshot_month,
+        {{ snapshots }}.is_month_end,
+        {{ intervals }}.opportunity_id,
+        {{ intervals }}.stage,
+        {{ intervals }}.stage_order,
+        {{ intervals }}.amount,
+        {{ intervals }}.currency,
+        {{ intervals }}.effective_probability,
+        {{ intervals }}.expected_close_date,
+        {{ intervals }}.forecast_category
+    from {{ intervals }}
+    inner join {{ snapshots }}
+        on {{ intervals }}.valid_from_local < {{ snapshots }}.snapshot_at_local
+        and ({{ intervals }}.valid_to_local is null or {{ intervals }}.valid_to_local >= {{ snapshots }}.snapshot_at_local)
+    where not {{ intervals }}.is_closed_stage
+        and coalesce({{ intervals }}.forecast_category, 'pipeline') <> 'omitted'
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 )
 
 select
