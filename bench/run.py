@@ -174,8 +174,14 @@ def run_size(opportunities: int, base: Path, keep: bool, reuse_landing: bool = F
     publish = [python, "-m", "bench.steps", "publish", str(warehouse), str(serving)]
     result.steps.append(measured("quality gate", gate, environment))
     result.steps.append(measured("publish", publish, environment))
+    # on a copy: a full refresh of some models in the warehouse itself would hand the nightly build upstream rows
+    # rebuilt after its downstream models (built_at), which it then rightly rebuilds, and that is no real night
+    core_copy = work / "core_subset.duckdb"
+    shutil.copyfile(warehouse, core_copy)
     result.steps.append(measured("pipeline: core KPI subset", dbt_command(work, "run", "--full-refresh", "--select", *CORE_MODELS),
-                                 environment, "dbt run of the models the 4 core KPIs need"))
+                                 {**environment, "CRM_KPIS_WAREHOUSE": str(core_copy)},
+                                 "dbt run of the models the 4 core KPIs need"))
+    core_copy.unlink()
     reference_step = measured("reference: core KPI subset (SQL)",
                               [python, "-m", "bench.core_kpis_reference", str(warehouse), str(work / "reference")], environment)
     result.reference_seconds = sum(json.loads((work / "reference" / "seconds.json").read_text()).values())
