@@ -125,3 +125,12 @@
 {% macro built_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+{#- The rows of `relation` a run builds: in an incremental run those whose `key` is in `changes` (a relation with
+    that key column), in a full build every row. -#}
+{% macro rows_to_rebuild(relation, key, changes) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where {{ key }} in (select {{ key }} from {{ changes }})
+    {%- endif %}
+{%- endmacro %}

@@ -33,10 +33,10 @@
 {% macro pipeline_snapshot_changed_deals() -%}
     {%- set intervals = ref('int_opportunity_history_intervals') -%}
     select opportunity_id from {{ intervals }}
-    where built_at > (select max(built_at) from {{ this }})
+    where built_at > {{ crm_kpis.incremental_watermark('built_at') }}
     union
     select opportunity_id from {{ ref('int_opportunities_enriched') }}
-    where built_at > (select max(built_at) from {{ this }})
+    where built_at > {{ crm_kpis.incremental_watermark('built_at') }}
     union
     select intervals.opportunity_id
     from {{ intervals }} as intervals
@@ -44,8 +44,7 @@
         on intervals.currency = fx_rates.currency
         and intervals.valid_from_local < cast({{ dbt.dateadd('month', 1, 'fx_rates.rate_month') }} as {{ dbt.type_timestamp() }})
         and (intervals.valid_to_local is null or intervals.valid_to_local > cast(fx_rates.rate_month as {{ dbt.type_timestamp() }}))
-    where fx_rates.loaded_at > (
-        select coalesce(max(rate_loaded_at), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})) from {{ this }})
+    where fx_rates.loaded_at > {{ crm_kpis.incremental_watermark('rate_loaded_at') }}
 {%- endmacro %}
 
 {#- The pre-hook: on the engines that delete, the rows an incremental build replaces or that are gone: of the

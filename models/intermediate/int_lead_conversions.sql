@@ -60,10 +60,7 @@ changed_leads as (
 {% endif %}
 
 leads as (
-    select * from all_leads
-    {% if is_incremental() %}
-    where lead_id in (select lead_id from changed_leads)
-    {% endif %}
+    {{ crm_kpis.rows_to_rebuild('all_leads', 'lead_id', 'changed_leads') }}
 ),
 
 eligible_opportunities as (

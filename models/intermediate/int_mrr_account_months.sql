@@ -66,10 +66,7 @@ changed_accounts as (
 {% endif %}
 
 subscriptions as (
-    select * from all_subscriptions
-    {% if is_incremental() %}
-    where account_id in (select account_id from changed_accounts)
-    {% endif %}
+    {{ crm_kpis.rows_to_rebuild('all_subscriptions', 'account_id', 'changed_accounts') }}
 ),
 
 currency_rates as (

@@ -81,10 +81,7 @@ changed_opportunities as (
 {% endif %}
 
 opportunities as (
-    select * from all_opportunities
-    {% if is_incremental() %}
-    where opportunity_id in (select opportunity_id from changed_opportunities)
-    {% endif %}
+    {{ crm_kpis.rows_to_rebuild('all_opportunities', 'opportunity_id', 'changed_opportunities') }}
 ),
 
 dated as (

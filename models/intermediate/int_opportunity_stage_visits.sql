@@ -28,10 +28,7 @@ changed_intervals as (
 {% endif %}
 
 deal_intervals as (
-    select * from all_intervals
-    {% if is_incremental() %}
-    where opportunity_id in (select opportunity_id from changed_intervals)
-    {% endif %}
+    {{ crm_kpis.rows_to_rebuild('all_intervals', 'opportunity_id', 'changed_intervals') }}
 ),
 
 deal_watermarks as (

@@ -42,12 +42,10 @@ changed_deals as (
 held_dates as (
     select distinct snapshot_date from {{ this }}
 ),
-{% endif %}
 
-{% if is_incremental() %}
 -- a changed deal at every date, the others at the dates not held yet: two joins, each of a small side
 changed_intervals as (
-    select * from intervals where opportunity_id in (select opportunity_id from changed_deals)
+    {{ crm_kpis.rows_to_rebuild('intervals', 'opportunity_id', 'changed_deals') }}
 ),
 
 unchanged_intervals as (
