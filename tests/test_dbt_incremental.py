@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -243,6 +245,20 @@ def reached_the_deals(warehouse: Path, subscription_moved_from: str) -> dict[str
                 for name, sql in checks.items()}
 
 
+def data_tests_run(warehouse: Path) -> dict[str, dict[str, str]]:
+    """The generic data tests of the last dbt invocation on `warehouse`: name -> the model tested, the test's kind
+    and its compiled SQL (dbt's run_results.json and manifest.json)."""
+    target = dbt_target_dir(warehouse)
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    tests = {}
+    for result in json.loads((target / "run_results.json").read_text())["results"]:
+        node = nodes.get(result["unique_id"], {})
+        if node.get("resource_type") == "test" and node.get("test_metadata") and node.get("attached_node"):
+            tests[node["name"]] = {"model": nodes[node["attached_node"]]["name"], "kind": node["test_metadata"]["name"],
+                                   "sql": result["compiled_code"]}
+    return tests
+
+
 @pytest.fixture(scope="module")
 def warehouses(tmp_path_factory) -> dict[str, dict[str, list[tuple]]]:
     root = tmp_path_factory.mktemp("incremental")
@@ -259,6 +275,11 @@ def warehouses(tmp_path_factory) -> dict[str, dict[str, list[tuple]]]:
     changes = land_changes(warehouse, landing)
     build(warehouse)
     incremental = snapshot(warehouse)
+    # the night's warehouse and data tests, for the tests of what a nightly build tests
+    (root / "nightly").mkdir()
+    shutil.copy(warehouse, root / "nightly" / warehouse.name)  # the same name: the tests' SQL names its catalog
+    changes["nightly_tests"] = data_tests_run(warehouse)
+    changes["manifest"] = json.loads((dbt_target_dir(warehouse) / "manifest.json").read_text())
     changes["reached"] = reached_the_deals(warehouse, changes["subscription_moved_from"])
     changes["incremental_sql"] = {
         model: "\n".join((dbt_target_dir(warehouse) / kind / "crm_kpis" / "models" / "intermediate" / f"{model}.sql").read_text()
@@ -266,8 +287,9 @@ def warehouses(tmp_path_factory) -> dict[str, dict[str, list[tuple]]]:
         for model in INCREMENTAL_MODELS}
     build(warehouse, "--full-refresh")
     full = snapshot(warehouse)
+    changes["full_refresh_tests"] = data_tests_run(warehouse)
     return {"first": first, "second": second, "incremental": incremental, "full": full, "changes": changes,
-            "warehouse": warehouse}
+            "warehouse": warehouse, "nightly": root / "nightly" / warehouse.name}
 
 
 def test_building_twice_changes_nothing(warehouses):
@@ -331,6 +353,67 @@ def test_a_new_as_of_date_gives_what_a_full_refresh_gives(warehouses):
     snapshot_dates = {row[0] for row in incremental["int_pipeline_snapshots"]}
     assert snapshot_dates >= {date(2026, 6, 30), date(2026, 7, 31), later} and mid_july not in snapshot_dates
     assert incremental == rows("--full-refresh")
+
+
+REBUILT = re.compile(r"built_at = cast\('([0-9: .-]+)' as timestamp\)")
+
+
+def failing_rows(connection: duckdb.DuckDBPyConnection, test: dict[str, str]) -> int:
+    return connection.execute(f"select count(*) from ({test['sql']}) as failures").fetchone()[0]
+
+
+def test_a_nightly_build_tests_the_rows_it_rebuilt(warehouses):
+    """In the nightly build the data tests of the incremental models read the rows that build wrote (var
+    data_tests_scope, macros/tests/where_subquery.sql), every other model's tests and every test of a full refresh
+    all rows; a defect planted in a rebuilt row is found by the night's test SQL, one in a row of an earlier build
+    is left to the weekly full pass, which finds both."""
+    tests, full_refresh = warehouses["changes"]["nightly_tests"], warehouses["changes"]["full_refresh_tests"]
+    scoped = {name for name, test in tests.items() if REBUILT.search(test["sql"])}
+    assert {tests[name]["model"] for name in scoped} == set(INCREMENTAL_MODELS)
+    assert all(tests[name]["model"] not in INCREMENTAL_MODELS for name in tests.keys() - scoped) and len(tests) - len(scoped) > 300
+    assert full_refresh.keys() == tests.keys() and not any(REBUILT.search(test["sql"]) for test in full_refresh.values())
+    night = REBUILT.search(tests["not_null_int_lead_conversions_cohort_month"]["sql"]).group(1)
+
+    nightly = warehouses["nightly"]
+    visits = next(name for name in scoped if name.startswith("unique_combination_int_opportunity_stage_visits"))
+    with duckdb.connect(str(nightly)) as connection:
+        assert all(failing_rows(connection, tests[name]) == 0 for name in scoped)
+        leads, rebuilt_leads = connection.execute(f"""select count(*), count(*) filter (where built_at = timestamp '{night}')
+            from intermediate.int_lead_conversions""").fetchone()
+        assert 0 < rebuilt_leads < leads / 2, (rebuilt_leads, leads)
+        # one defect in a row the night rebuilt and one in a row of an earlier build, of each kind of test
+        connection.execute(f"""update intermediate.int_lead_conversions set cohort_month = null where lead_id in (
+            (select min(lead_id) from intermediate.int_lead_conversions where built_at = timestamp '{night}'),
+            (select min(lead_id) from intermediate.int_lead_conversions where built_at < timestamp '{night}'))""")
+        connection.execute(f"""insert into intermediate.int_opportunity_stage_visits
+            select * from intermediate.int_opportunity_stage_visits where visit_number = 1 and opportunity_id in (
+                (select min(opportunity_id) from intermediate.int_opportunity_stage_visits where built_at = timestamp '{night}'),
+                (select min(opportunity_id) from intermediate.int_opportunity_stage_visits where built_at < timestamp '{night}'))""")
+        assert failing_rows(connection, tests["not_null_int_lead_conversions_cohort_month"]) == 1
+        assert failing_rows(connection, tests[visits]) == 1
+        assert failing_rows(connection, full_refresh["not_null_int_lead_conversions_cohort_month"]) == 2
+        assert failing_rows(connection, full_refresh[visits]) == 2
+    # a standalone `dbt test` (and the weekly full refresh) tests every row
+    result = run_dbt(["test", "--select", "int_lead_conversions", "int_opportunity_stage_visits"], nightly, quiet=True, as_of=AS_OF)
+    assert result.returncode != 0 and "Got 2 results" in result.stdout, result.stdout[-3000:]
+
+
+def test_every_uniqueness_test_a_night_scopes_holds_the_replace_key(warehouses):
+    """A nightly build's uniqueness test of an incremental model reads only the rows it wrote: exact only when the
+    test's columns hold the key the model replaces by (a duplicate can then only be among the rows written)."""
+    manifest = warehouses["changes"]["manifest"]
+    models = {node["unique_id"]: node for node in manifest["nodes"].values() if node["name"] in INCREMENTAL_MODELS}
+    checked = 0
+    for node in manifest["nodes"].values():
+        kind = (node.get("test_metadata") or {}).get("name")
+        if kind in ("unique", "unique_combination") and node.get("attached_node") in models:
+            model = models[node["attached_node"]]
+            key = model["config"]["unique_key"]
+            kwargs = node["test_metadata"]["kwargs"]
+            columns = [kwargs["column_name"]] if kind == "unique" else kwargs["columns"]
+            assert set([key] if isinstance(key, str) else key) <= set(columns), (node["name"], key)
+            checked += 1
+    assert checked == len(INCREMENTAL_MODELS)
 
 
 def test_a_table_of_an_earlier_version_asks_for_a_full_refresh(warehouses):

@@ -11,6 +11,7 @@
 {{ config(**crm_kpis.incremental_replace_config(key='activity_id', partition='occurred_month')) }}
 
 {%- set by_partition = is_incremental() and crm_kpis.replaces_partitions() %}
+{{- crm_kpis.require_incremental_column('built_at') }}
 
 with all_activities as (
     select * from {{ ref('int_activities_unioned') }}
@@ -68,6 +69,7 @@ live_activities as (
         lead_id,
         duration_minutes,
         loaded_at,
+        {{ crm_kpis.built_at() }} as built_at,
         false as is_tombstone,
         cast({{ dbt.date_trunc('month', 'occurred_date') }} as date) as occurred_month
     from dated
@@ -107,6 +109,7 @@ select
     cast(null as {{ dbt.type_string() }}) as lead_id,
     cast(null as {{ dbt.type_bigint() }}) as duration_minutes,
     deleted.loaded_at,
+    {{ crm_kpis.built_at() }} as built_at,
     true as is_tombstone,
     cast(null as date) as occurred_month
 from deleted_since_watermark as deleted

@@ -30,6 +30,7 @@ opportunities as (
 
 {% if is_incremental() %}
 {{- crm_kpis.require_incremental_column('deciding_opportunity_id') }}
+{{- crm_kpis.require_incremental_column('built_at') }}
 watermark as (
     select {{ crm_kpis.incremental_watermark('source_loaded_at') }} as loaded_at
 ),
@@ -130,5 +131,6 @@ select
     coalesce(is_converted and {{ dbt.datediff('created_date', 'converted_date', 'day') }} <= 90, false) as is_converted_within_90_days,
     is_customer,
     deciding_opportunity_id,
-    source_loaded_at
+    source_loaded_at,
+    {{ crm_kpis.built_at() }} as built_at
 from converted

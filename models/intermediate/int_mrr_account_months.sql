@@ -35,6 +35,7 @@ fx_rates as (
 
 {% if is_incremental() %}
 {{- crm_kpis.require_incremental_column('subscription_count') }}
+{{- crm_kpis.require_incremental_column('built_at') }}
 watermark as (
     select {{ crm_kpis.incremental_watermark('source_loaded_at') }} as loaded_at
 ),
@@ -210,5 +211,6 @@ select
     end as movement_type,
     subscription_count,
     {{ as_of_month }} as as_of_month,
-    source_loaded_at
+    source_loaded_at,
+    {{ crm_kpis.built_at() }} as built_at
 from with_sources

@@ -15,6 +15,7 @@
 {%- set replaced = crm_kpis.incremental_replace_config(key='opportunity_id', partition=none, keys_can_vanish=true) %}
 {%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_changed_keys('opportunity_id', ref('int_opportunity_history_intervals')) }}"}) %}
 {{ config(**replaced) }}
+{{- crm_kpis.require_incremental_column('built_at') }}
 
 with all_intervals as (
     select * from {{ ref('int_opportunity_history_intervals') }}
@@ -151,6 +152,7 @@ select
     all_visits.is_regression,
     all_visits.is_revisit,
     all_visits.exited_at is null as is_current,
-    deal_watermarks.loaded_at
+    deal_watermarks.loaded_at,
+    {{ crm_kpis.built_at() }} as built_at
 from all_visits
 left join deal_watermarks on all_visits.opportunity_id = deal_watermarks.opportunity_id
