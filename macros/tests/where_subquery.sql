@@ -23,7 +23,11 @@
 {#- `built_at = <this build>` for the model behind `relation` when its data tests read only the rows this build
     wrote (see above), else ''. -#}
 {% macro rebuilt_rows_condition(relation) -%}
-    {%- if not execute or flags.WHICH != 'build' or flags.FULL_REFRESH or var('data_tests_scope') != 'rebuilt' -%}
+    {%- if var('data_tests_scope') not in ('rebuilt', 'all') -%}
+        {{ exceptions.raise_compiler_error("data_tests_scope (CRM_KPIS_DATA_TESTS_SCOPE): '" ~ var('data_tests_scope')
+            ~ "' is none of rebuilt, all") }}
+    {%- endif -%}
+    {%- if not execute or flags.WHICH != 'build' or flags.FULL_REFRESH or var('data_tests_scope') == 'all' -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- for node in graph.nodes.values()
