@@ -9,20 +9,20 @@
     older row was tested by the build that wrote it and has not changed since. It is exact for a uniqueness
     test whose columns hold the model's replace key: a build replaces every row of a key it touches (delete+
     insert), or of a partition (insert_overwrite), so a duplicate can only be among the rows it wrote; a
-    test in tests/test_data_tests_scope.py holds every such test to that. A relationship to a parent that later
+    test in tests/test_dbt_incremental.py holds every such test to that. A relationship to a parent that later
     loses a row is found by the weekly full refresh (CRM_KPIS_FULL_REFRESH_WEEKDAY) and `crm-kpis refresh --full`,
     which test every row. A standalone `dbt test` tests every row. -#}
 {% macro default__get_where_subquery(relation) -%}
-    {%- set conditions = [config.get('where', ''), crm_kpis.rebuilt_rows_condition(relation)] | select | list -%}
+    {%- set conditions = [config.get('where', ''), crm_kpis.rebuilt_rows_condition()] | select | list -%}
     {%- if conditions -%}
         {%- do return('(select * from ' ~ relation ~ ' where (' ~ conditions | join(') and (') ~ ')) dbt_subquery') -%}
     {%- endif -%}
     {%- do return(relation) -%}
 {%- endmacro %}
 
-{#- `built_at = <this build>` for the model behind `relation` when its data tests read only the rows this build
+{#- `built_at = <this build>` for the model under test when its data tests read only the rows this build
     wrote (see above), else ''. -#}
-{% macro rebuilt_rows_condition(relation) -%}
+{% macro rebuilt_rows_condition() -%}
     {%- if var('data_tests_scope') not in ('rebuilt', 'all') -%}
         {{ exceptions.raise_compiler_error("data_tests_scope (CRM_KPIS_DATA_TESTS_SCOPE): '" ~ var('data_tests_scope')
             ~ "' is none of rebuilt, all") }}
@@ -30,11 +30,11 @@
     {%- if not execute or flags.WHICH != 'build' or flags.FULL_REFRESH or var('data_tests_scope') == 'all' -%}
         {%- do return('') -%}
     {%- endif -%}
-    {%- for node in graph.nodes.values()
-            if node.resource_type == 'model' and node.config.materialized == 'incremental' and 'built_at' in node.columns
-            and node.unique_id in selected_resources
-            and (node.alias or node.name) | lower == relation.identifier | lower and node.schema | lower == relation.schema | lower -%}
+    {#- `model` is the test being compiled; the node it tests is its attached node (none for a source's test) -#}
+    {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
+    {%- if tested and tested.resource_type == 'model' and tested.config.materialized == 'incremental'
+            and 'built_at' in tested.columns and tested.unique_id in selected_resources -%}
         {%- do return('built_at = ' ~ crm_kpis.built_at()) -%}
-    {%- endfor -%}
+    {%- endif -%}
     {%- do return('') -%}
 {%- endmacro %}
