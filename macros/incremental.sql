@@ -134,3 +134,91 @@
     where {{ key }} in (select {{ key }} from {{ changes }})
     {%- endif %}
 {%- endmacro %}
+
+{#- The rows of `upstream` (an incremental model with built_at) this model builds: in an incremental run those
+    rebuilt since this model's own last build (built_at newer than the newest this model holds), in a full build
+    every row. A model replaced by the same key reads exactly these; a build that failed or was skipped leaves
+    its upstream rows newer still, so the next night takes them. -#}
+{% macro rebuilt_since_last_build(upstream, columns='*') -%}
+    select {{ columns }} from {{ upstream }}
+    {%- if is_incremental() %}
+    where built_at > {{ crm_kpis.incremental_watermark('built_at') }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- A pre-hook for a model replaced by key from an incremental upstream with built_at: on the engines that delete,
+    the rows of every key the upstream rebuilt since this model's last build are deleted before the batch is built
+    (so a key whose new upstream version has no row here loses its old one: a soft-deleted activity, whose upstream
+    row is a tombstone), and, where the upstream deletes its rows of a vanished key (`upstream_deletes`), the rows
+    whose key is no longer in the upstream at all (an anti-join over the keys). The batch is then built from a
+    watermark no later than before, so it covers every deleted key. Where the engine replaces partitions such a
+    model is a table (keys_can_vanish), so the hook never runs there. -#}
+{% macro delete_keys_rebuilt_upstream(key, upstream, upstream_deletes=true) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as target
+    where target.{{ key }} in ({{ crm_kpis.rebuilt_since_last_build(upstream, key) }})
+    {%- if upstream_deletes %}
+        or not exists (select 1 from {{ upstream }} as current_rows where current_rows.{{ key }} = target.{{ key }})
+    {%- endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A record that only grows between full refreshes (int_opportunity_month_versions): appended to where the engine
+    replaces by key; on Spark on parquet, whose facts by period are rebuilt whole (they are keys_can_vanish), a
+    table rebuilt with each build instead of a record that would grow by every row of its upstream table each
+    night (its upstream is rebuilt whole there too). -#}
+{% macro incremental_append_config() -%}
+    {{ return(adapter.dispatch('incremental_append_config', 'crm_kpis')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_append_config() -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'append'}) }}
+{%- endmacro %}
+
+{% macro spark__incremental_append_config() -%}
+    {{ return({'materialized': 'table', 'file_format': 'parquet'}) }}
+{%- endmacro %}
+
+{#- The months (`month_column` of int_opportunity_month_versions: close_month or created_month) whose rows a
+    month-grain fact replaced by period_month must rebuild: those of every deal version appended since the fact's
+    own last build (its newest built_at), and for each such deal the months of its latest version up to then, the
+    version the fact was built from. A single-column query (in_values matches a NULL month). -#}
+{% macro affected_months(month_column) -%}
+    {%- set versions = ref('int_opportunity_month_versions') -%}
+    {%- set watermark = crm_kpis.incremental_watermark('built_at') -%}
+    select {{ month_column }} from {{ versions }} where built_at > {{ watermark }}
+    union
+    select {{ month_column }} from (
+        select
+            seen.{{ month_column }},
+            row_number() over (partition by seen.opportunity_id order by seen.built_at desc) as version_rank
+        from {{ versions }} as seen
+        where seen.built_at <= {{ watermark }}
+            and seen.opportunity_id in (select opportunity_id from {{ versions }} where built_at > {{ watermark }})
+    ) as seen_versions
+    where version_rank = 1
+{%- endmacro %}
+
+{#- The config of a month-grain fact built from the deals by `month_column` (close_month or created_month) and
+    replaced by period_month: incremental where the engine deletes, a pre-hook deleting every affected month first
+    (a month left with no row must lose its rows); on Spark on parquet a table (keys_can_vanish). -#}
+{% macro deal_month_fact_config(month_column) -%}
+    {%- set replaced = crm_kpis.incremental_replace_config(key='period_month', partition='period_month', keys_can_vanish=true) -%}
+    {%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_affected_months('" ~ month_column ~ "') }}"}) -%}
+    {{ return(replaced) }}
+{%- endmacro %}
+
+{% macro delete_affected_months(month_column) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where {{ crm_kpis.in_values('period_month', crm_kpis.affected_months(month_column)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The deals whose rows a month-grain fact built by `month_column` rebuilds (every deal in a full build). -#}
+{% macro deals_in_affected_months(relation, month_column) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where {{ crm_kpis.in_values(month_column, crm_kpis.affected_months(month_column)) }}
+    {%- endif %}
+{%- endmacro %}

@@ -27,11 +27,17 @@ from tests.engine_builds import engines_under_test
 FIXTURE = Path(__file__).parent / "fixtures" / "hand_made"
 AS_OF = date(2025, 6, 15)
 MODELS = ("int_activities_enriched", "int_opportunity_history_intervals", "int_opportunity_stage_visits",
-          "int_opportunities_enriched", "int_lead_conversions", "int_mrr_account_months", "int_pipeline_snapshots")
+          "int_opportunities_enriched", "int_lead_conversions", "int_mrr_account_months", "int_pipeline_snapshots",
+          "fct_opportunities", "fct_leads", "fct_activities", "fct_kpi_win_rate", "fct_kpi_pipeline_created",
+          "fct_kpi_win_rate_by_lost_reason")
+# the model's schema and its folder under models/
+HOMES = {model: ("marts", "marts/sales" if model.startswith("fct_kpi") else "marts/facts") if model.startswith("fct_")
+         else ("intermediate", "intermediate") for model in MODELS}
 # rebuilt whole on Spark: a changed deal may lose every visit, a deleted deal, lead or account its rows, which a
 # partition rewrite cannot say (macros/incremental.sql)
 TABLES_ON_SPARK = ("int_opportunity_stage_visits", "int_opportunities_enriched", "int_lead_conversions",
-                   "int_mrr_account_months", "int_pipeline_snapshots")
+                   "int_mrr_account_months", "int_pipeline_snapshots", "fct_opportunities", "fct_leads", "fct_activities",
+                   "fct_kpi_win_rate", "fct_kpi_pipeline_created", "fct_kpi_win_rate_by_lost_reason")
 SELECT = ["--select", *(f"+{model}" for model in MODELS), "--exclude", "resource_type:test", "resource_type:unit_test"]
 
 ACTIVITIES = """activity_id,activity_type,occurred_at,completed,owner_id,account_id,opportunity_id,lead_id,duration_minutes,updated_at,is_deleted
@@ -80,7 +86,7 @@ def test_an_incremental_run_after_changes_equals_a_full_refresh(name, tmp_path, 
 
     try:
         run()
-        before = {model: engine.read_table("intermediate", model) for model in MODELS}
+        before = {model: engine.read_table(HOMES[model][0], model) for model in MODELS}
         for folder, content in (("activities", ACTIVITIES), ("opportunity_history", HISTORY), ("accounts", ACCOUNTS),
                                 ("opportunities", OPPORTUNITIES), ("fx_rates", FX_RATES), ("subscriptions", SUBSCRIPTIONS)):
             (landing / folder).mkdir(parents=True)
@@ -88,11 +94,11 @@ def test_an_incremental_run_after_changes_equals_a_full_refresh(name, tmp_path, 
         report = land_directory(landing, warehouse)
         assert report.rows_landed == 9 and report.rows_rejected == 0
         run()
-        incremental = {model: engine.read_table("intermediate", model) for model in MODELS}
-        compiled = {model: (target / "run" / "crm_kpis" / "models" / "intermediate" / f"{model}.sql").read_text().lower()
+        incremental = {model: engine.read_table(HOMES[model][0], model) for model in MODELS}
+        compiled = {model: (target / "run" / "crm_kpis" / "models" / HOMES[model][1] / f"{model}.sql").read_text().lower()
                     for model in MODELS}
         run("--full-refresh")
-        full = {model: engine.read_table("intermediate", model) for model in MODELS}
+        full = {model: engine.read_table(HOMES[model][0], model) for model in MODELS}
     finally:
         if name == "postgres":
             engine.close()
@@ -141,3 +147,11 @@ def test_an_incremental_run_after_changes_equals_a_full_refresh(name, tmp_path, 
     assert any(row["opportunity_id"] == "O3" for row in before["int_pipeline_snapshots"].to_pylist())
     assert not any(row["opportunity_id"] == "O3" for row in snapshots)
     assert {row["segment"] for row in snapshots if row["opportunity_id"] == "O5"} == {"Mid-Market"}
+    # the deal-level facts: O3 and ACT2 are gone, A2's deals are Mid-Market, L5 is no customer any more
+    facts = {row["opportunity_id"]: row for row in incremental["fct_opportunities"].to_pylist()}
+    assert "O3" not in facts and {facts[deal]["segment"] for deal in ("O2", "O5", "O9")} == {"Mid-Market"}
+    assert "ACT2" not in {row["activity_id"] for row in incremental["fct_activities"].to_pylist()}
+    assert {row["lead_id"]: row["is_customer"] for row in incremental["fct_leads"].to_pylist()}["L5"] is False
+    # win rate by month: May 2025 no longer counts the deleted O3, April's O2 is converted at the late rate
+    months = {row["period_month"] for row in incremental["fct_kpi_win_rate"].to_pylist()}
+    assert date(2025, 4, 1) in months

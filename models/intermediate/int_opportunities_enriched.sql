@@ -4,8 +4,9 @@
 
     Incremental by opportunity_id (macros/incremental.sql): a run rebuilds the deals with anything
     landed since the last run (watermark: the newest source_loaded_at it holds, the newest landing
-    behind a row): the deal itself, its account, owner or lead, or the FX rate of its month (a late
-    rate, also the reporting currency's, which moves every cross rate of the month). A row whose source
+    behind a row): the deal itself, its account, owner or lead, or the FX rate of its close or created
+    month (a late rate, also the reporting currency's, which moves every cross rate of the month; the
+    created month's rate is read downstream, where built_at says what changed). A row whose source
     has no landing time (an EL table without a sync column) counts as changed on every run. Deals gone
     from the sources (deleted, or hard-deleted in the CRM: SuperOffice) lose their row by a pre-hook
     delete, and a deal whose account, owner or lead disappeared is rebuilt (it is an orphan now); on
@@ -70,12 +71,13 @@ changed_opportunities as (
             select 1 from {{ dimension }} where {{ dimension }}.{{ key }} = previous.{{ deal_column }}))
     {%- endfor %}
     union
-    -- a late FX rate: the deals converted at that currency and month (a changed deal is in the first part)
+    -- a late FX rate: the deals converted at that currency and month (a changed deal is in the first part), and
+    -- the deals created in it, whose created amount fct_opportunities and pipeline created convert at it
     select previous.opportunity_id
     from {{ this }} as previous
     inner join fx_rates
         on previous.currency = fx_rates.currency
-        and coalesce(previous.close_month, previous.created_month) = fx_rates.rate_month
+        and fx_rates.rate_month in (previous.close_month, previous.created_month)
     where fx_rates.loaded_at > (select loaded_at from watermark)
 ),
 {% endif %}

@@ -1,8 +1,21 @@
 {#- One row per activity (not deleted) with its business-time-zone date, ISO week and month and whether
     it counts in the activity KPI (completed, with an owner), so activity counts drill down to the
-    calls, e-mails and meetings behind them. -#}
-with activities as (
-    select * from {{ ref('int_activities_enriched') }}
+    calls, e-mails and meetings behind them.
+
+    Incremental by activity_id (macros/incremental.sql): a run rebuilds the activities int_activities_enriched
+    rebuilt since this model's last build (its built_at); a pre-hook first deletes their old rows, so a
+    soft-deleted one (a tombstone there) loses its row. On Spark on parquet the model is rebuilt whole. -#}
+{%- set replaced = crm_kpis.incremental_replace_config(key='activity_id', partition=none, keys_can_vanish=true) %}
+{%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_keys_rebuilt_upstream('activity_id', ref('int_activities_enriched'), upstream_deletes=false) }}"}) %}
+{{ config(**replaced) }}
+{{- crm_kpis.require_incremental_column('built_at') }}
+
+with rebuilt as (
+    {{ crm_kpis.rebuilt_since_last_build(ref('int_activities_enriched')) }}
+),
+
+activities as (
+    select * from rebuilt
     -- a soft-deleted activity is a tombstone row there (incremental models delete nothing): no activity
     where not is_tombstone
 )
@@ -21,5 +34,6 @@ select
     opportunity_id,
     lead_id,
     duration_minutes,
-    is_completed and owner_id is not null as counts_in_kpis
+    is_completed and owner_id is not null as counts_in_kpis,
+    {{ crm_kpis.built_at() }} as built_at
 from activities

@@ -1,8 +1,17 @@
 {#- One row per lead (not deleted): its cohort (creation, business time zone), channel, owner and what
     became of it as of the build, exactly as the lead KPIs count it (int_lead_conversions), so a
-    conversion rate drills down to its leads. -#}
+    conversion rate drills down to its leads.
+
+    Incremental by lead_id (macros/incremental.sql): a run rebuilds the leads int_lead_conversions rebuilt since
+    this model's last build (its built_at: every lead landed since is among them) and a pre-hook deletes the leads
+    it no longer holds; on Spark on parquet the model is rebuilt whole. -#}
+{%- set replaced = crm_kpis.incremental_replace_config(key='lead_id', partition=none, keys_can_vanish=true) %}
+{%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_keys_rebuilt_upstream('lead_id', ref('int_lead_conversions')) }}"}) %}
+{{ config(**replaced) }}
+{{- crm_kpis.require_incremental_column('built_at') }}
+
 with conversions as (
-    select * from {{ ref('int_lead_conversions') }}
+    {{ crm_kpis.rebuilt_since_last_build(ref('int_lead_conversions')) }}
 ),
 
 leads as (
@@ -25,6 +34,7 @@ select
     conversions.is_customer,
     leads.converted_account_id,
     leads.converted_opportunity_id,
-    leads.source_system
+    leads.source_system,
+    {{ crm_kpis.built_at() }} as built_at
 from conversions
 inner join leads on conversions.lead_id = leads.lead_id

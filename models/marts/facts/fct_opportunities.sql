@@ -2,9 +2,19 @@
     can be drilled down to the deals behind it and re-summed: the same business-time-zone dates, the
     same reporting-currency amounts (close month's rate, the created month's while open; the created
     month's rate for pipeline created), the same 'unknown' fallbacks as the marts group by, each
-    data-quality flag and whether the deal counts in the KPIs at all. -#}
+    data-quality flag and whether the deal counts in the KPIs at all.
+
+    Incremental by opportunity_id (macros/incremental.sql): a run rebuilds the deals int_opportunities_enriched
+    rebuilt since this model's last build (its built_at; that model also rebuilds a deal whose created month's
+    FX rate landed, which the created amount here reads) and a pre-hook deletes the deals it no longer holds;
+    on Spark on parquet the model is rebuilt whole. -#}
+{%- set replaced = crm_kpis.incremental_replace_config(key='opportunity_id', partition=none, keys_can_vanish=true) %}
+{%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_keys_rebuilt_upstream('opportunity_id', ref('int_opportunities_enriched')) }}"}) %}
+{{ config(**replaced) }}
+{{- crm_kpis.require_incremental_column('built_at') }}
+
 with opportunities as (
-    select * from {{ ref('int_opportunities_enriched') }}
+    {{ crm_kpis.rebuilt_since_last_build(ref('int_opportunities_enriched')) }}
 ),
 
 fx_rates as (
@@ -64,7 +74,8 @@ select
     opportunities.is_kpi_eligible as counts_in_kpis,
     opportunities.is_kpi_eligible and opportunities.is_closed and not opportunities.is_close_before_creation
         as counts_in_sales_cycle,
-    opportunities.source_system
+    opportunities.source_system,
+    {{ crm_kpis.built_at() }} as built_at
 from opportunities
 left join fx_rates as created_rates
     on opportunities.currency = created_rates.currency

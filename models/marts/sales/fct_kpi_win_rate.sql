@@ -1,7 +1,13 @@
 {#- KPI 1, win rate: defined in models/docs/kpi_definitions.md (doc `fct_kpi_win_rate`), the one home
-    of its definition (also rendered into docs/kpis.md). -#}
+    of its definition (also rendered into docs/kpis.md).
+
+    Incremental by period_month: a nightly build rebuilds the months its deals' changes touch (affected_months,
+    macros/incremental.sql). -#}
+{{ config(**crm_kpis.deal_month_fact_config('close_month')) }}
+-- depends_on: {{ ref('int_opportunity_month_versions') }}
+
 with opportunities as (
-    select * from {{ ref('int_opportunities_enriched') }}
+    select * from ({{ crm_kpis.deals_in_affected_months(ref('int_opportunities_enriched'), 'close_month') }}) as deals
     where is_kpi_eligible and is_closed
 )
 
@@ -18,6 +24,7 @@ select
     {{ crm_kpis.to_money('sum(case when is_won then 0 else amount_reporting end)') }} as lost_amount,
     {{ crm_kpis.safe_divide('sum(case when is_won then 1 else 0 end)', 'count(*)') }} as win_rate,
     {{ crm_kpis.safe_divide('sum(case when is_won then amount_reporting else 0 end)', 'sum(amount_reporting)') }} as value_win_rate,
-    '{{ var("reporting_currency") }}' as reporting_currency
+    '{{ var("reporting_currency") }}' as reporting_currency,
+    {{ crm_kpis.built_at() }} as built_at
 from opportunities
 group by 1, 2, 3, 4, 5, 6
