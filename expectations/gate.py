@@ -38,7 +38,7 @@ from expectations.manifest_rules import MARTS_SCHEMA, ManifestRules, MartTest, r
 from expectations.mart_parts import Validation, passes, validate_in_parts
 from orchestration.engines import Engine, open_engine
 from orchestration.landing.file_source import quote_identifier
-from orchestration.serving.publish import last_publish, serving_file_changes
+from orchestration.serving.publish import last_publish, serving_file_changes, validated_through
 from orchestration.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class MartSource:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._rows: dict[str, int] = {}
+        self._rows: dict[tuple[str, str | None], int] = {}
         self._keys: dict[tuple[str, str], pa.Table] = {}
 
     def frame(self, mart: str, columns: list[str] | None = None, where: str | None = None,
@@ -158,9 +158,11 @@ class MartSource:
                 found.append(f'"{test.column}" in (select key_value from keys_{number}) as "{suites.found_column(test)}"')
             return _validation_frame(typing.sql(f"select {', '.join(['mart_rows.*', *found])} from mart_rows"))
 
-    def part(self, mart: str, columns: list[str], cut_by: list[str], part: int, parts: int, relationships: list[MartTest]) -> pd.DataFrame:
-        where = f"{self.engine.hash_part_sql(cut_by, parts)} = {part}" if parts > 1 else None
-        return self.frame(mart, columns, where, relationships)
+    def part(self, mart: str, columns: list[str], cut_by: list[str], part: int, parts: int, relationships: list[MartTest],
+             scope: str | None = None) -> pd.DataFrame:
+        """One part of the rows in `scope` (a condition; None: every row)."""
+        conditions = [f"{self.engine.hash_part_sql(cut_by, parts)} = {part}" if parts > 1 else None, scope]
+        return self.frame(mart, columns, " and ".join(f"({condition})" for condition in conditions if condition) or None, relationships)
 
     def keys(self, mart: str, column: str) -> pa.Table:
         """The distinct non-NULL values of a mart's column (typed as the mart's own, so they compare as equals)."""
@@ -171,10 +173,11 @@ class MartSource:
                     f'select distinct "{column}" as key_value from mart_column where "{column}" is not null').to_arrow_table()
         return self._keys[(mart, column)]
 
-    def rows(self, mart: str) -> int:
-        if mart not in self._rows:
-            self._rows[mart] = int(self.query(f"select count(*) as row_count from {MARTS_SCHEMA}.{mart}").iloc[0, 0])
-        return self._rows[mart]
+    def rows(self, mart: str, scope: str | None = None) -> int:
+        if (mart, scope) not in self._rows:
+            where = f" where {scope}" if scope else ""
+            self._rows[(mart, scope)] = int(self.query(f"select count(*) as row_count from {MARTS_SCHEMA}.{mart}{where}").iloc[0, 0])
+        return self._rows[(mart, scope)]
 
     def total(self, mart: str, column: str) -> float:
         value = self.query(f"select sum({column}) as total from {MARTS_SCHEMA}.{mart}").iloc[0, 0]
@@ -238,12 +241,19 @@ def _run_quality_gate(settings: Settings, run_id: str, manifest_path: Path, sour
                index_columns: list[str]) -> CheckOutcome:
         return record_validation(name, mart, lambda: runner.validate(suite_factory(), frame_factory(), index_columns))
 
+    # a mart that keeps rows across builds is checked on the rows built since the last publish: every older row
+    # was checked before it was published (the same scope as the build's data tests, macros/tests/where_subquery.sql)
+    since = None if settings.dbt_vars()["data_tests_scope"] == "all" else validated_through(settings.serving_file)
+
+    def scope(mart: str) -> str | None:
+        return f"built_at > cast('{since}' as timestamp)" if since and mart in rules.kept_across_builds else None
+
     def mart_validation(name: str, mart: str, tests: list[MartTest]) -> Validation:
         grain = rules.grain(mart)
         return validate_in_parts(
-            source.rows(mart), settings.gate_rows_per_part, passes(tests, grain), grain,
+            source.rows(mart, scope(mart)), settings.gate_rows_per_part, passes(tests, grain), grain,
             lambda part_tests, columns, cut_by, part, parts: source.part(
-                mart, columns, cut_by, part, parts, [test for test in part_tests if test.referenced_mart]),
+                mart, columns, cut_by, part, parts, [test for test in part_tests if test.referenced_mart], scope(mart)),
             lambda part_tests, frame: runner.validate(suites.mart_suite(f"{name}__{mart}", part_tests), frame, grain))
 
     for mart in rules.marts:

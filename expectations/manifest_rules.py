@@ -59,6 +59,8 @@ class ManifestRules:
     marts: list[str]
     tests: dict[str, list[MartTest]] = field(default_factory=dict)
     cross_kpi: list[CrossKpiTest] = field(default_factory=list)
+    # the marts that record the build of each row (a built_at column): the gate may check only the rows built since
+    kept_across_builds: set[str] = field(default_factory=set)
 
     def grain(self, mart: str) -> list[str]:
         for test in self.tests.get(mart, []):
@@ -89,7 +91,8 @@ def read_rules(manifest_path: Path, dbt_vars: Mapping[str, Any] | None = None) -
                    if node["resource_type"] == "model" and node["config"].get("schema") == MARTS_SCHEMA)
     mart_ids = {f"model.{node['package_name']}.{node['name']}": node["name"] for node in manifest["nodes"].values()
                 if node["resource_type"] == "model" and node["name"] in marts}
-    rules = ManifestRules(marts=marts, tests={mart: [] for mart in marts})
+    rules = ManifestRules(marts=marts, tests={mart: [] for mart in marts}, kept_across_builds={
+        node["name"] for node in manifest["nodes"].values() if node["name"] in marts and "built_at" in node.get("columns", {})})
     for node in manifest["nodes"].values():
         if node["resource_type"] != "test" or not node["config"].get("enabled", True):
             continue

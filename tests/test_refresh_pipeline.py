@@ -365,7 +365,9 @@ def test_the_gate_validates_a_large_mart_in_parts_exactly(scenario, tmp_path):
     manifest = scenario.home / "dbt" / f"run-{scenario.results['orphan'].run_id}" / "manifest.json"
 
     def activity_outcomes(rows_per_part: int) -> dict[tuple[str, str], dict]:
-        settings = Settings.from_environment({"CRM_KPIS_GATE_ROWS_PER_PART": str(rows_per_part)}, home=str(scenario.home),
+        # every row: the defects sit in rows of a published build, which a nightly gate does not check again
+        settings = Settings.from_environment({"CRM_KPIS_GATE_ROWS_PER_PART": str(rows_per_part), "CRM_KPIS_DATA_TESTS_SCOPE": "all"},
+                                             home=str(scenario.home),
                                              warehouse=str(tampered), quality=str(tmp_path / f"quality_{rows_per_part}"), as_of_date=AS_OF)
         report = run_quality_gate(settings, f"parts_{rows_per_part}", manifest)
         return {(outcome.check_name, failure["expectation"]): failure for outcome in report.outcomes if outcome.mart == "fct_activities"
@@ -378,6 +380,42 @@ def test_the_gate_validates_a_large_mart_in_parts_exactly(scenario, tmp_path):
                       ("great_expectations", "expect_column_values_to_not_be_null"): 1,
                       ("great_expectations_warnings", "expect_column_values_to_be_in_set"): 4}
     assert all(len(failure["sample"]) == min(5, failure["unexpected_count"]) for failure in in_parts.values())
+
+
+def test_a_nightly_gate_checks_the_rows_built_since_the_last_publish(scenario, tmp_path):
+    """The gate checks a mart that keeps rows across builds (built_at) on the rows built after the newest build of a
+    published row, as the build's data tests do: a defect in a row a published build vouched for is not looked at
+    again, one in a row built since (tonight's, or a failed night's that was never published) is found; with
+    CRM_KPIS_DATA_TESTS_SCOPE=all both are."""
+    from expectations.gate import run_quality_gate
+    from orchestration.serving.publish import validated_through
+    from orchestration.settings import Settings
+
+    since = validated_through(scenario.serving)
+    assert since is not None
+    # the orphan night's build tested the rows built since the publish before it: the full refresh's build
+    assert scenario.dbt_arguments(scenario.results["orphan"])["vars"]["validated_through"] == \
+        query(scenario.serving, "select strftime(min(built_at), '%Y-%m-%d %H:%M:%S.%f') from marts.fct_opportunities")[0][0]
+    assert scenario.dbt_arguments(scenario.results["while_read"])["vars"].get("validated_through") is None
+    tampered = tmp_path / "tampered.duckdb"
+    shutil.copy(scenario.warehouse, tampered)
+    with duckdb.connect(str(tampered)) as connection:
+        connection.execute(f"""update marts.fct_activities set activity_type = null,
+                built_at = case when activity_id = (select max(activity_id) from marts.fct_activities)
+                    then timestamp '{since}' + interval 1 second else built_at end
+            where activity_id in (select activity_id from marts.fct_activities where built_at <= timestamp '{since}'
+                                  order by activity_id desc limit 2)""")
+    manifest = scenario.home / "dbt" / f"run-{scenario.results['orphan'].run_id}" / "manifest.json"
+
+    def missing_types(scope: str) -> int:
+        settings = Settings.from_environment({"CRM_KPIS_DATA_TESTS_SCOPE": scope}, home=str(scenario.home), warehouse=str(tampered),
+                                             quality=str(tmp_path / f"quality_{scope}"), as_of_date=AS_OF)
+        report = run_quality_gate(settings, f"scope_{scope}", manifest)
+        return sum(failure["unexpected_count"] for outcome in report.failed if outcome.mart == "fct_activities"
+                   for failure in outcome.failures if failure["expectation"] == "expect_column_values_to_not_be_null")
+
+    assert missing_types("rebuilt") == 1
+    assert missing_types("all") == 2
 
 
 def test_the_gate_fails_on_inconsistent_marts_and_on_a_check_that_raises(scenario, tmp_path):

@@ -5,7 +5,9 @@
     records the build of each row (a built_at column, doc block built_at), when the same invocation builds it:
     an incremental `dbt build` (not --full-refresh, which rebuilds and tests every row) that selects the model,
     with var data_tests_scope = rebuilt (the default; `all` tests every row every night). Its tests then read
-    `built_at = <this build>`. That is exact for the tests of one row (not_null, accepted_values, between): an
+    `built_at = <this build>`, or in a refresh every row built since the last publish: `built_at > validated_through`
+    (var validated_through, which the refresh reads from the serving file; orchestration/serving/publish.py), so the
+    rows of a night whose build or gate failed are tested again until a build publishes them. That is exact for the tests of one row (not_null, accepted_values, between): an
     older row was tested by the build that wrote it and has not changed since. It is exact for a uniqueness
     test whose columns hold the model's replace key: a build replaces every row of a key it touches (delete+
     insert), or of a partition (insert_overwrite), so a duplicate can only be among the rows it wrote; a
@@ -20,8 +22,8 @@
     {%- do return(relation) -%}
 {%- endmacro %}
 
-{#- `built_at = <this build>` for the model under test when its data tests read only the rows this build
-    wrote (see above), else ''. -#}
+{#- `built_at = <this build>` (or `built_at > <validated_through>`) for the model under test when its data tests
+    read only the rows built since (see above), else ''. -#}
 {% macro rebuilt_rows_condition() -%}
     {%- if var('data_tests_scope') not in ('rebuilt', 'all') -%}
         {{ exceptions.raise_compiler_error("data_tests_scope (CRM_KPIS_DATA_TESTS_SCOPE): '" ~ var('data_tests_scope')
@@ -34,7 +36,15 @@
     {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
     {%- if tested and tested.resource_type == 'model' and tested.config.materialized == 'incremental'
             and 'built_at' in tested.columns and tested.unique_id in selected_resources -%}
-        {%- do return('built_at = ' ~ crm_kpis.built_at()) -%}
+        {%- set through = var('validated_through') -%}
+        {%- if not through -%}
+            {%- do return('built_at = ' ~ crm_kpis.built_at()) -%}
+        {%- endif -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?$', through | string) -%}
+            {{ exceptions.raise_compiler_error("validated_through (CRM_KPIS_VALIDATED_THROUGH): '" ~ through
+                ~ "' is no timestamp like 2026-06-30 02:00:00.000000") }}
+        {%- endif -%}
+        {%- do return("built_at > cast('" ~ through ~ "' as " ~ dbt.type_timestamp() ~ ")") -%}
     {%- endif -%}
     {%- do return('') -%}
 {%- endmacro %}

@@ -69,6 +69,23 @@ def last_publish(serving_path: Path) -> dict[str, Any] | None:
             "total_bookings": row[4], "content_checksums": json.loads(row[5]) if row[5] else None}
 
 
+def validated_through(serving_path: Path) -> str | None:
+    """The newest build time (built_at) of a published row: every row built until then was checked by a build's
+    data tests and the quality gate before it was published, so a nightly build and gate need check only the rows
+    built after it (dbt var validated_through). None before the first publish or when no served mart keeps rows
+    across builds. As dbt's built_at renders it ('YYYY-MM-DD HH:MM:SS.ffffff')."""
+    if not serving_path.exists():
+        return None
+    with duckdb.connect(str(serving_path), read_only=True) as connection:
+        marts = [name for (name,) in connection.execute("""select table_name from information_schema.columns
+            where table_schema = 'marts' and column_name = 'built_at' order by 1""").fetchall()]
+        if not marts:
+            return None
+        each = " union all ".join(f"select max(built_at) as built_at from marts.{mart}" for mart in marts)
+        newest = connection.execute(f"select max(built_at) from ({each})").fetchone()[0]
+    return newest.strftime("%Y-%m-%d %H:%M:%S.%f") if newest else None
+
+
 def total_bookings(connection: duckdb.DuckDBPyConnection) -> float:
     """Won amount over all of win rate: the gate compares it with what was published."""
     return float(connection.execute("select coalesce(sum(won_amount), 0) from marts.fct_kpi_win_rate").fetchone()[0])

@@ -15,6 +15,7 @@ from orchestration.dbt.runner import dbt_cli_arguments, engine_environment
 from orchestration.defs.automation import is_full_refresh
 from orchestration.defs.dbt.translator import WarehouseTranslator
 from orchestration.progress import say
+from orchestration.serving.publish import validated_through
 from orchestration.settings import Settings
 
 RUN_FOLDER_PREFIX = "run-"
@@ -63,8 +64,10 @@ def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefini
         dbt: DbtCliResource = context.resources.dbt
         folder = run_folder(settings, context.run.run_id)
         _seed_partial_parse(settings, folder)
+        # a nightly build tests the rows built since the last publish (macros/tests/where_subquery.sql)
+        build_settings = settings if full else settings.with_overrides(validated_through=validated_through(settings.serving_file))
         with engine_environment(settings):
-            for event in dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_cli_arguments(settings)], context=context,
+            for event in dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_cli_arguments(build_settings)], context=context,
                                  target_path=folder).stream():
                 if isinstance(event, (dg.Output, dg.AssetMaterialization)):
                     built += 1
