@@ -32,7 +32,10 @@ def publish(warehouse: str, serving: str) -> None:
 def changes(warehouse: str, landing: str, share: str) -> None:
     """A night's changes as new landing files, `share` of the opportunities: half of them new deals (with
     their history and activities), half existing open deals moving on a stage (a history row each); besides,
-    a tenth as many deals won about a year ago get a corrected amount, and as many activities are deleted."""
+    a tenth as many deals won about a year ago get a corrected amount, and as many activities are deleted.
+
+    A new deal is a copy of a random open deal, history and activities included, moved in time so that its
+    latest history row falls on the night (as a CRM's new deals are created lately, not years ago)."""
     fraction = float(share) / 2
     folder = Path(landing)
     for table in ("opportunities", "opportunity_history", "activities"):
@@ -43,9 +46,21 @@ def changes(warehouse: str, landing: str, share: str) -> None:
     with duckdb.connect(warehouse, read_only=True) as connection:
         total = connection.execute("select count(*) from raw.opportunities").fetchone()[0]
         per_kind = max(1, int(total * fraction))
+        night = "(select max(changed_at) from raw.opportunity_history) + interval 1 hour"
         connection.execute(f"""create temp table new_deals as
-            select * exclude ({lineage}) replace ('N-' || opportunity_id as opportunity_id)
-            from raw.opportunities order by hash(opportunity_id) limit {per_kind}""")
+            with templates as (
+                select * from raw.opportunities where not is_closed and not coalesce(is_deleted, false)
+                order by hash(opportunity_id) limit {per_kind}
+            ),
+            shifts as (
+                select opportunity_id, {night} - max(changed_at) as shift
+                from raw.opportunity_history where opportunity_id in (select opportunity_id from templates) group by 1
+            )
+            select templates.* exclude ({lineage}) replace ('N-' || opportunity_id as opportunity_id,
+                    created_at + shift as created_at, cast(expected_close_date + shift as date) as expected_close_date,
+                    updated_at + shift as updated_at),
+                shift
+            from templates join shifts using (opportunity_id)""")
         connection.execute(f"""create temp table moved as
             select o.* exclude ({lineage}), {next_stage} as new_stage,
                 (select max(changed_at) from raw.opportunity_history) + interval 1 hour as moved_at
@@ -60,7 +75,7 @@ def changes(warehouse: str, landing: str, share: str) -> None:
                 and not coalesce(is_deleted, false)
             order by closed_at desc limit {late}""")
         connection.execute(f"""copy (
-                select * from new_deals
+                select * exclude (shift) from new_deals
                 union all
                 select * exclude (new_stage, moved_at) replace (new_stage as stage, moved_at as updated_at,
                     new_stage = 'Closed Won' as is_closed, new_stage = 'Closed Won' as is_won,
@@ -70,8 +85,9 @@ def changes(warehouse: str, landing: str, share: str) -> None:
                 select * from corrected
             ) to '{folder / "opportunities" / "nightly.parquet"}' (format parquet)""")
         connection.execute(f"""copy (
-                select h.* exclude ({lineage}) replace ('N-' || h.opportunity_id as opportunity_id)
-                from raw.opportunity_history h semi join new_deals n on n.opportunity_id = 'N-' || h.opportunity_id
+                select h.* exclude ({lineage}) replace ('N-' || h.opportunity_id as opportunity_id, h.changed_at + n.shift as changed_at,
+                    cast(h.expected_close_date + n.shift as date) as expected_close_date)
+                from raw.opportunity_history h join new_deals n on n.opportunity_id = 'N-' || h.opportunity_id
                 union all
                 select opportunity_id, moved_at, new_stage, amount, currency, expected_close_date, null,
                     case when new_stage = 'Closed Won' then 'closed' else forecast_category end
@@ -80,8 +96,9 @@ def changes(warehouse: str, landing: str, share: str) -> None:
                 select opportunity_id, updated_at, stage, amount, currency, expected_close_date, null, 'closed' from corrected
             ) to '{folder / "opportunity_history" / "nightly.parquet"}' (format parquet)""")
         connection.execute(f"""copy (
-                select a.* exclude ({lineage}) replace ('N-' || a.activity_id as activity_id, 'N-' || a.opportunity_id as opportunity_id)
-                from raw.activities a semi join new_deals n on n.opportunity_id = 'N-' || a.opportunity_id
+                select a.* exclude ({lineage}) replace ('N-' || a.activity_id as activity_id, 'N-' || a.opportunity_id as opportunity_id,
+                    a.occurred_at + n.shift as occurred_at)
+                from raw.activities a join new_deals n on n.opportunity_id = 'N-' || a.opportunity_id
                 union all
                 select * exclude ({lineage}) replace (true as is_deleted,
                     (select max(changed_at) from raw.opportunity_history) + interval 2 hour as updated_at)
