@@ -182,7 +182,9 @@
 {#- The months (`month_column` of int_opportunity_month_versions: close_month or created_month) whose rows a
     month-grain fact replaced by period_month must rebuild: those of every deal version appended since the fact's
     own last build (its newest built_at), and for each such deal the months of its latest version up to then, the
-    version the fact was built from. A single-column query (in_values matches a NULL month). -#}
+    version the fact was built from. A single-column query; a NULL month (an open deal's close month) is in no
+    such fact, whose deals all count in the KPIs (a closed deal without a date or a deal without a creation time
+    does not), so a plain `in` over it is exact. -#}
 {% macro affected_months(month_column) -%}
     {%- set versions = ref('int_opportunity_month_versions') -%}
     {%- set watermark = crm_kpis.incremental_watermark('built_at') -%}
@@ -211,7 +213,7 @@
 {% macro delete_affected_months(month_column) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
-    where {{ crm_kpis.in_values('period_month', crm_kpis.affected_months(month_column)) }}
+    where period_month in ({{ crm_kpis.affected_months(month_column) }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -219,6 +221,6 @@
 {% macro deals_in_affected_months(relation, month_column) -%}
     select * from {{ relation }}
     {%- if is_incremental() %}
-    where {{ crm_kpis.in_values(month_column, crm_kpis.affected_months(month_column)) }}
+    where {{ month_column }} in ({{ crm_kpis.affected_months(month_column) }})
     {%- endif %}
 {%- endmacro %}
