@@ -163,6 +163,16 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The config of a model replaced by `key` from the rows its incremental upstream `upstream` (a model name)
+    rebuilt since this model's last build: incremental where the engine deletes, with the pre-hook
+    delete_keys_rebuilt_upstream; on Spark on parquet a table (keys_can_vanish). -#}
+{% macro rebuilt_upstream_config(key, upstream, upstream_deletes=true) -%}
+    {%- set replaced = crm_kpis.incremental_replace_config(key=key, partition=none, keys_can_vanish=true) -%}
+    {%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_keys_rebuilt_upstream('" ~ key ~ "', ref('" ~ upstream ~ "'), "
+                                        ~ upstream_deletes ~ ") }}"}) -%}
+    {{ return(replaced) }}
+{%- endmacro %}
+
 {#- A record that only grows between full refreshes (int_opportunity_month_versions): appended to where the engine
     replaces by key; on Spark on parquet, whose facts by period are rebuilt whole (they are keys_can_vanish), a
     table rebuilt with each build instead of a record that would grow by every row of its upstream table each

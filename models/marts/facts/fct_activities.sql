@@ -5,9 +5,7 @@
     Incremental by activity_id (macros/incremental.sql): a run rebuilds the activities int_activities_enriched
     rebuilt since this model's last build (its built_at); a pre-hook first deletes their old rows, so a
     soft-deleted one (a tombstone there) loses its row. On Spark on parquet the model is rebuilt whole. -#}
-{%- set replaced = crm_kpis.incremental_replace_config(key='activity_id', partition=none, keys_can_vanish=true) %}
-{%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_keys_rebuilt_upstream('activity_id', ref('int_activities_enriched'), upstream_deletes=false) }}"}) %}
-{{ config(**replaced) }}
+{{ config(**crm_kpis.rebuilt_upstream_config('activity_id', 'int_activities_enriched', upstream_deletes=false)) }}
 {{- crm_kpis.require_incremental_column('built_at') }}
 
 with rebuilt as (

@@ -5,9 +5,7 @@
     Incremental by lead_id (macros/incremental.sql): a run rebuilds the leads int_lead_conversions rebuilt since
     this model's last build (its built_at: every lead landed since is among them) and a pre-hook deletes the leads
     it no longer holds; on Spark on parquet the model is rebuilt whole. -#}
-{%- set replaced = crm_kpis.incremental_replace_config(key='lead_id', partition=none, keys_can_vanish=true) %}
-{%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_keys_rebuilt_upstream('lead_id', ref('int_lead_conversions')) }}"}) %}
-{{ config(**replaced) }}
+{{ config(**crm_kpis.rebuilt_upstream_config('lead_id', 'int_lead_conversions')) }}
 {{- crm_kpis.require_incremental_column('built_at') }}
 
 with conversions as (

@@ -8,9 +8,7 @@
     rebuilt since this model's last build (its built_at; that model also rebuilds a deal whose created month's
     FX rate landed, which the created amount here reads) and a pre-hook deletes the deals it no longer holds;
     on Spark on parquet the model is rebuilt whole. -#}
-{%- set replaced = crm_kpis.incremental_replace_config(key='opportunity_id', partition=none, keys_can_vanish=true) %}
-{%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_keys_rebuilt_upstream('opportunity_id', ref('int_opportunities_enriched')) }}"}) %}
-{{ config(**replaced) }}
+{{ config(**crm_kpis.rebuilt_upstream_config('opportunity_id', 'int_opportunities_enriched')) }}
 {{- crm_kpis.require_incremental_column('built_at') }}
 
 with opportunities as (
