@@ -62,8 +62,7 @@ def changes(warehouse: str, landing: str, share: str) -> None:
                 shift
             from templates join shifts using (opportunity_id)""")
         connection.execute(f"""create temp table moved as
-            select o.* exclude ({lineage}), {next_stage} as new_stage,
-                (select max(changed_at) from raw.opportunity_history) + interval 1 hour as moved_at
+            select o.* exclude ({lineage}), {next_stage} as new_stage, {night} as moved_at
             from raw.opportunities o where not o.is_closed and not coalesce(o.is_deleted, false)
             order by hash(opportunity_id, 'moved') limit {per_kind}""")
         late = max(1, per_kind // 10)

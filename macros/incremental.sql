@@ -147,29 +147,29 @@
 {%- endmacro %}
 
 {#- A pre-hook for a model replaced by key from an incremental upstream with built_at: on the engines that delete,
-    the rows of every key the upstream rebuilt since this model's last build are deleted before the batch is built
-    (so a key whose new upstream version has no row here loses its old one: a soft-deleted activity, whose upstream
-    row is a tombstone), and, where the upstream deletes its rows of a vanished key (`upstream_deletes`), the rows
-    whose key is no longer in the upstream at all (an anti-join over the keys). The batch is then built from a
-    watermark no later than before, so it covers every deleted key. Where the engine replaces partitions such a
-    model is a table (keys_can_vanish), so the hook never runs there. -#}
-{% macro delete_keys_rebuilt_upstream(key, upstream, upstream_deletes=true) -%}
+    the rows of every key the upstream rebuilt since this model's last build are deleted before the batch is built,
+    so a key whose new upstream version has no row here loses its old one (a soft-deleted activity, whose upstream
+    row is a tombstone). The batch is then built from a watermark no later than before, so it covers every deleted
+    key. Where the engine replaces partitions such a model is a table (keys_can_vanish), so the hook never runs
+    there. -#}
+{% macro delete_keys_rebuilt_upstream(key, upstream) -%}
     {%- if is_incremental() -%}
-    delete from {{ this }} as target
-    where target.{{ key }} in ({{ crm_kpis.rebuilt_since_last_build(upstream, key) }})
-    {%- if upstream_deletes %}
-        or not exists (select 1 from {{ upstream }} as current_rows where current_rows.{{ key }} = target.{{ key }})
-    {%- endif %}
+    delete from {{ this }}
+    where {{ key }} in ({{ crm_kpis.rebuilt_since_last_build(upstream, key) }})
     {%- endif -%}
 {%- endmacro %}
 
 {#- The config of a model replaced by `key` from the rows its incremental upstream `upstream` (a model name)
-    rebuilt since this model's last build: incremental where the engine deletes, with the pre-hook
-    delete_keys_rebuilt_upstream; on Spark on parquet a table (keys_can_vanish). -#}
+    rebuilt since this model's last build: incremental where the engine deletes, with the pre-hooks
+    delete_keys_rebuilt_upstream and, where the upstream deletes its rows of a vanished key (`upstream_deletes`),
+    delete_vanished_keys against the upstream; on Spark on parquet a table (keys_can_vanish). -#}
 {% macro rebuilt_upstream_config(key, upstream, upstream_deletes=true) -%}
     {%- set replaced = crm_kpis.incremental_replace_config(key=key, partition=none, keys_can_vanish=true) -%}
-    {%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_keys_rebuilt_upstream('" ~ key ~ "', ref('" ~ upstream ~ "'), "
-                                        ~ upstream_deletes ~ ") }}"}) -%}
+    {%- set hooks = ["{{ crm_kpis.delete_keys_rebuilt_upstream('" ~ key ~ "', ref('" ~ upstream ~ "')) }}"] -%}
+    {%- if upstream_deletes -%}
+        {%- do hooks.append("{{ crm_kpis.delete_vanished_keys('" ~ key ~ "', ref('" ~ upstream ~ "')) }}") -%}
+    {%- endif -%}
+    {%- do replaced.update({'pre_hook': hooks}) -%}
     {{ return(replaced) }}
 {%- endmacro %}
 

@@ -7,8 +7,9 @@
     with var data_tests_scope = rebuilt (the default; `all` tests every row every night). Its tests then read
     `built_at = <this build>`, or in a refresh every row built since the last publish: `built_at > validated_through`
     (var validated_through, which the refresh reads from the serving file; orchestration/serving/publish.py), so the
-    rows of a night whose build or gate failed are tested again until a build publishes them. That is exact for the tests of one row (not_null, accepted_values, between): an
-    older row was tested by the build that wrote it and has not changed since. It is exact for a uniqueness
+    rows of a night whose build or gate failed are tested again until a build publishes them. That is exact for
+    the tests of one row (not_null, accepted_values, between): an older row was tested by the build that wrote it
+    and has not changed since. It is exact for a uniqueness
     test whose columns hold the model's replace key: a build replaces every row of a key it touches (delete+
     insert), or of a partition (insert_overwrite), so a duplicate can only be among the rows it wrote; a
     test in tests/test_dbt_incremental.py holds every such test to that. A relationship to a parent that later
