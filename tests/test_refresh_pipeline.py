@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -85,6 +86,13 @@ class Scenario:
     def dbt_arguments(self, summary) -> dict:
         """The arguments of a refresh's dbt build, from its run folder."""
         return json.loads((self.home / "dbt" / f"run-{summary.run_id}" / "run_results.json").read_text())["args"]
+
+    def scoped_tests(self, summary) -> set[str]:
+        """The row scopes of fct_opportunities's data tests in a refresh's dbt build (its compiled SQL), up to the
+        timestamp's opening quote."""
+        compiled = self.home / "dbt" / f"run-{summary.run_id}" / "compiled"
+        return {scope for path in compiled.rglob("*fct_opportunities*.sql")
+                for scope in re.findall(r"built_at (?:> cast\('[^']*|= [^)]*)", path.read_text())}
 
     def land_file(self, table: str, name: str, sql: str) -> None:
         """A new landing file made by a query over the working warehouse's raw tables."""
@@ -394,9 +402,13 @@ def test_a_nightly_gate_checks_the_rows_built_since_the_last_publish(scenario, t
     since = validated_through(scenario.serving)
     assert since is not None
     # the orphan night's build tested the rows built since the publish before it: the full refresh's build
-    assert scenario.dbt_arguments(scenario.results["orphan"])["vars"]["validated_through"] == \
-        query(scenario.serving, "select strftime(min(built_at), '%Y-%m-%d %H:%M:%S.%f') from marts.fct_opportunities")[0][0]
-    assert scenario.dbt_arguments(scenario.results["while_read"])["vars"].get("validated_through") is None
+    assert scenario.scoped_tests(scenario.results["orphan"]) == {
+        "built_at > cast('" + query(scenario.serving, "select strftime(min(built_at), '%Y-%m-%d %H:%M:%S.%f') from marts.fct_opportunities")[0][0]}
+    assert all(scope.startswith("built_at = ") for scope in scenario.scoped_tests(scenario.results["while_read"]))
+    # handed over without changing dbt's vars, so no night's build parses the whole project again
+    for name in ("orphan", "while_read"):
+        log = (scenario.home / "dbt" / f"run-{scenario.results[name].run_id}" / "dbt.log").read_text()
+        assert "Unable to do partial parsing" not in log, name
     tampered = tmp_path / "tampered.duckdb"
     shutil.copy(scenario.warehouse, tampered)
     with duckdb.connect(str(tampered)) as connection:

@@ -6,7 +6,8 @@
     an incremental `dbt build` (not --full-refresh, which rebuilds and tests every row) that selects the model,
     with var data_tests_scope = rebuilt (the default; `all` tests every row every night). Its tests then read
     `built_at = <this build>`, or in a refresh every row built since the last publish: `built_at > validated_through`
-    (var validated_through, which the refresh reads from the serving file; orchestration/serving/publish.py), so the
+    (environment variable CRM_KPIS_VALIDATED_THROUGH, which the refresh reads from the serving file and sets for its dbt
+    build; orchestration/serving/publish.py), so the
     rows of a night whose build or gate failed are tested again until a build publishes them. That is exact for
     the tests of one row (not_null, accepted_values, between): an older row was tested by the build that wrote it
     and has not changed since. It is exact for a uniqueness
@@ -37,12 +38,14 @@
     {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
     {%- if tested and tested.resource_type == 'model' and tested.config.materialized == 'incremental'
             and 'built_at' in tested.columns and tested.unique_id in selected_resources -%}
-        {%- set through = var('validated_through') -%}
+        {#- read while executing, never while parsing: a dbt var that changes each night would make every night's
+            dbt parse the whole project again (~5 s), an environment variable read at parse time the files using it -#}
+        {%- set through = env_var('CRM_KPIS_VALIDATED_THROUGH', '') -%}
         {%- if not through -%}
             {%- do return('built_at = ' ~ crm_kpis.built_at()) -%}
         {%- endif -%}
         {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?$', through | string) -%}
-            {{ exceptions.raise_compiler_error("validated_through (CRM_KPIS_VALIDATED_THROUGH): '" ~ through
+            {{ exceptions.raise_compiler_error("CRM_KPIS_VALIDATED_THROUGH: '" ~ through
                 ~ "' is no timestamp like 2026-06-30 02:00:00.000000") }}
         {%- endif -%}
         {%- do return("built_at > cast('" ~ through ~ "' as " ~ dbt.type_timestamp() ~ ")") -%}

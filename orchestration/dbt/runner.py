@@ -37,13 +37,14 @@ def dbt_cli_arguments(settings: Settings) -> list[str]:
 
 
 @contextlib.contextmanager
-def engine_environment(settings: Settings) -> Iterator[None]:
+def engine_environment(settings: Settings, extra: dict[str, str] | None = None) -> Iterator[None]:
     """This process's environment with what a dbt child needs for the settings' engine (dagster-dbt starts
-    dbt with this process's environment): Postgres's session time zone, Spark's session options."""
+    dbt with this process's environment): Postgres's session time zone, Spark's session options; and `extra`."""
     from orchestration.engines import engine_dbt_environment
 
     previous = dict(os.environ)
     os.environ.update(engine_dbt_environment(settings))
+    os.environ.update(extra or {})
     try:
         yield
     finally:

@@ -69,11 +69,15 @@ def last_publish(serving_path: Path) -> dict[str, Any] | None:
             "total_bookings": row[4], "content_checksums": json.loads(row[5]) if row[5] else None}
 
 
+# how a nightly build hands validated_through to dbt (macros/tests/where_subquery.sql reads it while executing)
+VALIDATED_THROUGH_VARIABLE = "CRM_KPIS_VALIDATED_THROUGH"
+
+
 def validated_through(serving_path: Path) -> str | None:
     """The newest build time (built_at) of a published row: every row built until then was checked by a build's
     data tests and the quality gate before it was published, so a nightly build and gate need check only the rows
-    built after it (dbt var validated_through). None before the first publish or when no served mart keeps rows
-    across builds. As dbt's built_at renders it ('YYYY-MM-DD HH:MM:SS.ffffff')."""
+    built after it (VALIDATED_THROUGH_VARIABLE in the build's environment). None before the first publish or when
+    no served mart keeps rows across builds. As dbt's built_at renders it ('YYYY-MM-DD HH:MM:SS.ffffff')."""
     if not serving_path.exists():
         return None
     with duckdb.connect(str(serving_path), read_only=True) as connection:

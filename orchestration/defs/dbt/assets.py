@@ -15,7 +15,7 @@ from orchestration.dbt.runner import dbt_cli_arguments, engine_environment
 from orchestration.defs.automation import is_full_refresh
 from orchestration.defs.dbt.translator import WarehouseTranslator
 from orchestration.progress import say
-from orchestration.serving.publish import validated_through
+from orchestration.serving.publish import VALIDATED_THROUGH_VARIABLE, validated_through
 from orchestration.settings import Settings
 
 RUN_FOLDER_PREFIX = "run-"
@@ -65,9 +65,10 @@ def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefini
         folder = run_folder(settings, context.run.run_id)
         _seed_partial_parse(settings, folder)
         # a nightly build tests the rows built since the last publish (macros/tests/where_subquery.sql)
-        build_settings = settings if full else settings.with_overrides(validated_through=validated_through(settings.serving_file))
-        with engine_environment(settings):
-            for event in dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_cli_arguments(build_settings)], context=context,
+        # (an environment variable, not a dbt var: a var that changes each night would cost a full parse each night)
+        through = None if full else validated_through(settings.serving_file)
+        with engine_environment(settings, {VALIDATED_THROUGH_VARIABLE: through or ""}):
+            for event in dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_cli_arguments(settings)], context=context,
                                  target_path=folder).stream():
                 if isinstance(event, (dg.Output, dg.AssetMaterialization)):
                     built += 1
