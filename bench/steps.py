@@ -1,7 +1,7 @@
 """Pipeline steps as separate processes, so the benchmark can measure each one's wall time and peak memory.
 
     python -m bench.steps gate <warehouse> <serving folder> <quality folder> <manifest of the build>
-    python -m bench.steps publish <warehouse> <serving folder>
+    python -m bench.steps publish <warehouse> <serving folder> [<manifest.json of a nightly build>]
     python -m bench.steps changes <warehouse> <landing folder> <share>
 """
 
@@ -23,10 +23,12 @@ def gate(warehouse: str, serving: str, quality: str, manifest: str) -> None:
         raise SystemExit("quality gate failed: " + "; ".join(outcome.describe()[:300] for outcome in report.failed))
 
 
-def publish(warehouse: str, serving: str) -> None:
+def publish(warehouse: str, serving: str, manifest: str | None = None) -> None:
+    """A full refresh's publish, or with the build's manifest a night's (the rows built since, where it can)."""
     from orchestration.serving.publish import publish as publish_marts
+    from orchestration.serving.publish import replace_keys
 
-    publish_marts(Path(warehouse), Path(serving), "benchmark", [])
+    publish_marts(Path(warehouse), Path(serving), "benchmark", [], changed_since_last=replace_keys(Path(manifest)) if manifest else None)
 
 
 def changes(warehouse: str, landing: str, share: str) -> None:

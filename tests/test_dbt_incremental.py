@@ -15,6 +15,8 @@ import pytest
 from orchestration.dbt.runner import dbt_target_dir, run_dbt
 from orchestration.generator import GeneratorSettings, generate_landing
 from orchestration.landing import land_directory
+from orchestration.serving.client_format import storage_version_number
+from orchestration.serving.publish import publish, replace_keys, serving_file_changes
 
 AS_OF = date(2026, 6, 30)
 SEEDS = Path(__file__).parent.parent / "seeds"
@@ -275,6 +277,8 @@ def warehouses(tmp_path_factory) -> dict[str, dict[str, list[tuple]]]:
     first = snapshot(warehouse)
     build(warehouse)
     second = snapshot(warehouse)
+    manifest = dbt_target_dir(warehouse) / "manifest.json"
+    publishes = {"before": publish(warehouse, root / "serving", "before", [], changed_since_last=replace_keys(manifest))}
     for folder in landing.iterdir():  # only the changes are new to the landing folder's checksums anyway
         for file in folder.iterdir():
             file.unlink()
@@ -284,6 +288,10 @@ def warehouses(tmp_path_factory) -> dict[str, dict[str, list[tuple]]]:
     # the night's warehouse and data tests, for the tests of what a nightly build tests
     (root / "nightly").mkdir()
     shutil.copy(warehouse, root / "nightly" / warehouse.name)  # the same name: the tests' SQL names its catalog
+    # the night's publish (the rows built since, into a copy of the last serving file) and a full one of the same marts
+    publishes["night"] = publish(warehouse, root / "serving", "night", [], changed_since_last=replace_keys(manifest))
+    publishes["full"] = publish(warehouse, root / "serving_full", "full", [])
+    changes["publishes"] = publishes
     changes["nightly_tests"] = data_tests_run(warehouse)
     changes["manifest"] = json.loads((dbt_target_dir(warehouse) / "manifest.json").read_text())
     changes["reached"] = reached_the_deals(warehouse, changes["subscription_moved_from"])
@@ -361,6 +369,54 @@ def test_a_new_as_of_date_gives_what_a_full_refresh_gives(warehouses):
     snapshot_dates = {row[0] for row in incremental["int_pipeline_snapshots"]}
     assert snapshot_dates >= {date(2026, 6, 30), date(2026, 7, 31), later} and mid_july not in snapshot_dates
     assert incremental == rows("--full-refresh")
+
+
+def served_differences(left: Path, right: Path, marts: list[str]) -> dict[str, int]:
+    """Per mart, the rows one publish serves and the other does not (both ways), in the serving files and in
+    their Parquet exports."""
+    with duckdb.connect() as connection:
+        for name, record in (("l", left), ("r", right)):
+            connection.execute(f"attach '{record}' as {name} (read_only)")
+        folders = {name: record.parent / "parquet" / "current" for name, record in (("l", left), ("r", right))}
+        differences = {}
+        for mart in marts:
+            for kind, (a, b) in {"table": (f"l.marts.{mart}", f"r.marts.{mart}"),
+                                 "parquet": (f"read_parquet('{folders['l'] / mart}.parquet')", f"read_parquet('{folders['r'] / mart}.parquet')")}.items():
+                differences[f"{mart} {kind}"] = connection.execute(
+                    f"select count(*) from ((select * from {a} except all select * from {b}) union all "
+                    f"(select * from {b} except all select * from {a}))").fetchone()[0]
+    return {name: count for name, count in differences.items() if count}
+
+
+def test_a_nightly_publish_applies_the_rows_built_since_and_serves_what_a_full_publish_serves(warehouses, tmp_path):
+    """The night's publish starts from a copy of the last serving file and applies to the marts kept across builds
+    only the rows built since (deleted deals, a deleted activity, rebuilt months among them); every mart and every
+    Parquet file equals a full publish of the same warehouse, the checksums it records hold, the log keeps every
+    publish and the file keeps the clients' storage format. A served copy changed behind the publish's back is
+    found by its checksum and copied whole."""
+    publishes = warehouses["changes"]["publishes"]
+    night, full = publishes["night"], publishes["full"]
+    marts = sorted(full.row_counts)
+    assert sorted(night.changes_applied) == sorted(INCREMENTAL_MARTS)
+    assert night.row_counts == full.row_counts
+    assert served_differences(night.serving_file, full.serving_file, marts) == {}
+    assert all(change["intact"] for change in serving_file_changes(night.serving_file))
+    assert storage_version_number(night.serving_file) == storage_version_number(full.serving_file) == 64
+    with duckdb.connect(str(night.serving_file), read_only=True) as connection:
+        assert connection.execute("select run_id from meta.publish_log order by published_at").fetchall() == [("before",), ("night",)]
+    # a mart the night did not change keeps its Parquet file (linked), and only such a mart
+    assert night.parquet_linked and set(night.parquet_linked) < set(marts)
+
+    tampered = tmp_path / "serving"
+    shutil.copytree(night.serving_file.parent, tampered, symlinks=True)
+    (tampered / night.serving_file.name).chmod(0o644)
+    with duckdb.connect(str(tampered / night.serving_file.name)) as connection:
+        connection.execute("update marts.fct_activities set activity_type = 'tampered' where activity_id = (select min(activity_id) from marts.fct_activities)")
+        connection.execute("delete from marts.fct_kpi_win_rate where period_month = (select min(period_month) from marts.fct_kpi_win_rate)")
+    again = publish(warehouses["nightly"], tampered, "again", [], changed_since_last=replace_keys(dbt_target_dir(warehouses["warehouse"]) / "manifest.json"))
+    assert served_differences(again.serving_file, full.serving_file, marts) == {}
+    assert {"fct_activities", "fct_kpi_win_rate"}.isdisjoint(again.changes_applied)
+    assert set(again.changes_applied) == set(INCREMENTAL_MARTS) - {"fct_activities", "fct_kpi_win_rate"}
 
 
 def test_a_month_fact_that_missed_a_night_rebuilds_the_months_it_saw(warehouses, tmp_path):

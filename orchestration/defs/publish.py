@@ -6,12 +6,13 @@ from pathlib import Path
 # no `from __future__ import annotations`: Dagster reads the context parameter's annotation at definition time
 import dagster as dg
 
+from orchestration.defs.automation import is_full_refresh
 from orchestration.defs.landing import TRANSIENT_FAILURE_RETRY
 from orchestration.defs.quality import mart_asset_key
 from orchestration.progress import say
 from orchestration.serving.client_format import mart_descriptions
 from orchestration.serving.engine_marts import published_marts_file
-from orchestration.serving.publish import publish, withheld_columns
+from orchestration.serving.publish import publish, replace_keys, withheld_columns
 from orchestration.serving.semantic_manifest import publish_semantic_manifest
 from orchestration.settings import Settings
 
@@ -39,10 +40,14 @@ def published_marts_asset(settings: Settings, marts: list[str], manifest_path: P
                              [{"check": outcome.check_name, "target": outcome.target, "passed": outcome.passed} for outcome in report.outcomes],
                              withheld=withheld_columns(manifest_path, settings.serve_pii), engine=settings.engine,
                              config=settings.warehouse_config, descriptions=mart_descriptions(manifest_path),
-                             storage_version=settings.serving_storage_version)
+                             storage_version=settings.serving_storage_version,
+                             # a night's publish applies the rows built since to the marts kept across builds; a full
+                             # refresh, which rebuilds every row, writes a new file
+                             changed_since_last=None if is_full_refresh(context.run.tags) else replace_keys(manifest_path))
         # the metric definitions the served marts were built with, for `crm-kpis metrics`
         publish_semantic_manifest(manifest_path, settings.serving)
-        say(f"published {len(record.row_counts)} marts to {record.serving_file} and {record.parquet_folder}")
+        say(f"published {len(record.row_counts)} marts to {record.serving_file} and {record.parquet_folder}"
+            + (f" ({len(record.changes_applied)} by the rows built since the last publish)" if record.changes_applied else ""))
         return dg.MaterializeResult(metadata={
             "serving_file": str(record.serving_file), "parquet_folder": str(record.parquet_folder),
             "publish_id": record.publish_id, "row_counts": dg.MetadataValue.json(record.row_counts),

@@ -16,14 +16,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from orchestration.serving.client_format import DEFAULT_STORAGE_VERSION, MartDescription, attach_for_clients, comment_mart, served_select_list
+from orchestration.serving.client_format import (
+    DEFAULT_STORAGE_VERSION,
+    MartDescription,
+    attach_for_clients,
+    comment_mart,
+    served_select_list,
+    storage_version_number,
+)
 from orchestration.settings import WarehouseConfig
 from orchestration.warehouse_connection import connect_warehouse
 
@@ -34,6 +41,7 @@ READ_ONLY = 0o444
 PUBLISH_LOG_DDL = """create table meta.publish_log (
     publish_id varchar, run_id varchar, published_at timestamp, row_counts varchar, total_bookings double,
     check_results varchar, content_checksums varchar, withheld_columns varchar, engine varchar)"""
+PUBLISH_LOG_COLUMNS = tuple(column.split()[0] for column in PUBLISH_LOG_DDL.split("(", 1)[1].rsplit(")", 1)[0].split(","))
 
 
 @dataclass
@@ -46,6 +54,10 @@ class PublishRecord:
     row_counts: dict[str, int]
     total_bookings: float
     withheld_columns: dict[str, list[str]]
+    # marts brought up to date from the last publish's copy by the rows built since, and marts whose Parquet file is
+    # the last publish's
+    changes_applied: list[str] = field(default_factory=list)
+    parquet_linked: list[str] = field(default_factory=list)
 
 
 def serving_file(serving_dir: Path) -> Path:
@@ -95,9 +107,10 @@ def total_bookings(connection: duckdb.DuckDBPyConnection) -> float:
     return float(connection.execute("select coalesce(sum(won_amount), 0) from marts.fct_kpi_win_rate").fetchone()[0])
 
 
-def content_checksum(connection: duckdb.DuckDBPyConnection, table: str) -> str:
-    """Order-free checksum of a table's rows: any changed, added or deleted row changes it."""
-    alias = table.rsplit(".", 1)[-1]
+def content_checksum(connection: duckdb.DuckDBPyConnection, table: str, alias: str | None = None) -> str:
+    """Order-free checksum of a table's rows (or of a parenthesised query's, named by `alias`): any changed, added
+    or deleted row changes it."""
+    alias = alias or table.rsplit(".", 1)[-1]
     count, hashed = connection.execute(f"select count(*), coalesce(sum(hash({alias})), 0) from {table} as {alias}").fetchone()
     return f"{count}:{hashed}"
 
@@ -136,6 +149,86 @@ def withheld_columns(manifest_path: Path, serve_pii: bool) -> dict[str, list[str
     return withheld
 
 
+def replace_keys(manifest_path: Path) -> dict[str, list[str]]:
+    """The marts a build keeps across builds (incremental, with built_at) and the key a build replaces their rows by
+    (the model's unique_key), from the manifest: what publish needs to apply only the rows built since its last
+    publish to them."""
+    if not manifest_path.exists():
+        return {}
+    keys: dict[str, list[str]] = {}
+    for node in json.loads(manifest_path.read_text())["nodes"].values():
+        config = node["config"]
+        if (node["resource_type"] == "model" and config.get("schema") == "marts" and config.get("materialized") == "incremental"
+                and config.get("unique_key") and "built_at" in node["columns"]):
+            key = config["unique_key"]
+            keys[node["name"]] = [key] if isinstance(key, str) else list(key)
+    return keys
+
+
+def _reusable(previous_file: Path, storage_version: str, scratch: Path) -> bool:
+    """Whether the last serving file can be the start of the next: it exists, has the storage format the settings
+    ask for (a probe file written in that format tells which number that is) and a publish log of today's columns."""
+    if not previous_file.exists():
+        return False
+    probe = scratch.with_suffix(".probe.duckdb")
+    try:
+        with duckdb.connect() as connection:
+            connection.execute(f"attach '{probe}' as probe (storage_version '{storage_version}')")
+            connection.execute("create table probe.t (i integer)")
+            connection.execute("detach probe")
+            connection.execute(f"attach '{previous_file.resolve()}' as previous (read_only)")
+            logged = [name for (name,) in connection.execute(
+                "select column_name from information_schema.columns where table_catalog = 'previous' and table_schema = 'meta' "
+                "and table_name = 'publish_log' order by ordinal_position").fetchall()]
+        return storage_version_number(previous_file) == storage_version_number(probe) and logged == list(PUBLISH_LOG_COLUMNS)
+    except (duckdb.Error, ValueError, OSError):
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+def _apply_changes(connection: duckdb.DuckDBPyConnection, mart: str, columns: str, key: list[str]) -> str | None:
+    """Bring the served copy of `mart` (the last publish's) up to the warehouse's: delete the rows whose key the
+    warehouse no longer holds unchanged, insert the rows built since. Every row built up to the newest build the
+    served copy holds was published then and has not changed since (a build replaces the rows of a key it touches,
+    and every row it writes carries its later build time), so that is the whole difference. The result is checked
+    against the warehouse's rows by their checksum; the checksum when they agree, else None (the caller then copies
+    the mart whole)."""
+    served, source = f"marts.{mart}", f"work.marts.{mart}"
+    if connection.execute("select count(*) from information_schema.tables where table_catalog = 'serving' "
+                          "and table_schema = 'marts' and table_name = ?", [mart]).fetchone()[0] == 0:
+        return None
+    shape = "select column_name, column_type from (describe {})"
+    if connection.execute(shape.format(served)).fetchall() != connection.execute(shape.format(f"select {columns} from {source}")).fetchall():
+        return None
+    since = connection.execute(f"select max(built_at) from {served}").fetchone()[0]
+    if since is None:
+        return None
+    # by a hash of the key: a join on an 8-byte number, whatever the key's type (a collision can only keep a row
+    # that should go, which the checksum below finds)
+    hashed = "hash(" + ", ".join(f'"{column}"' for column in key) + ")"
+    connection.execute(f"delete from {served} where {hashed} not in (select {hashed} from {source} where built_at <= ?)", [since])
+    connection.execute(f"insert into {served} select {columns} from {source} where built_at > ?", [since])
+    checksum = content_checksum(connection, served)
+    return checksum if checksum == content_checksum(connection, f"(select {columns} from {source})", mart) else None
+
+
+def _export_parquet(connection: duckdb.DuckDBPyConnection, mart: str, checksum: str, previous: Path | None, staged: Path) -> bool:
+    """The mart's Parquet file: the previous publish's, linked, when it holds these very rows (read back and
+    checksummed), else written anew. True when linked."""
+    target = staged / f"{mart}.parquet"
+    if previous is not None and (previous / target.name).exists():
+        earlier = previous / target.name
+        try:
+            if content_checksum(connection, f"read_parquet('{earlier}')", mart) == checksum:
+                os.link(earlier, target)
+                return True
+        except (duckdb.Error, OSError):
+            pass
+    connection.execute(f"copy marts.{mart} to '{target}' (format parquet)")
+    return False
+
+
 def _remove_leftovers(serving_dir: Path) -> None:
     """Temporary files of a publish that was killed before its rename."""
     for leftover in serving_dir.glob(".publishing-*"):
@@ -168,9 +261,16 @@ def publish(
     warehouse: Path, serving_dir: Path, run_id: str, check_results: list[dict[str, Any]],
     withheld: dict[str, list[str]] | None = None, engine: str = "duckdb", config: WarehouseConfig | None = None,
     descriptions: dict[str, MartDescription] | None = None, storage_version: str = DEFAULT_STORAGE_VERSION,
+    changed_since_last: dict[str, list[str]] | None = None,
 ) -> PublishRecord:
     """`withheld`: per mart, columns not copied (personal data); `descriptions`: the marts' dbt descriptions,
-    written as comments; `storage_version`: the DuckDB storage format of the serving file."""
+    written as comments; `storage_version`: the DuckDB storage format of the serving file.
+
+    `changed_since_last` (a nightly refresh; `replace_keys(manifest)`): the marts a build keeps across builds and
+    their keys. The new file then starts as a copy of the last one, and those marts get only the rows built since
+    (each checked against the warehouse by its checksum, copied whole when that differs); every other mart is
+    copied whole. Without it (a full refresh, which rebuilds every row anyway) the file is written afresh. A mart's
+    Parquet file is the last publish's, linked, when its rows did not change."""
     withheld = withheld or {}
     descriptions = descriptions or {}
     serving_dir.mkdir(parents=True, exist_ok=True)
@@ -181,33 +281,55 @@ def publish(
     staged_parquet = serving_dir / f".publishing-{publish_id}-parquet"
     staged_parquet.mkdir()
     previous_file = serving_file(serving_dir)
+    previous_parquet = serving_dir / PARQUET_FOLDER / "current"
+    previous_parquet = previous_parquet.resolve() if previous_parquet.exists() else None
+    incremental = changed_since_last is not None and _reusable(previous_file, storage_version, staged_file)
+    if incremental:
+        shutil.copyfile(previous_file, staged_file)  # a new inode: readers of the last file keep theirs
+    applied: list[str] = []
+    linked: list[str] = []
 
     # the working DuckDB in memory, the staged file attached in the clients' storage format
     with connect_warehouse(serving_dir / ".publishing-session", read_only=False, config=config, in_memory=True) as connection:
-        attach_for_clients(connection, staged_file, "serving", storage_version)
+        if incremental:
+            connection.execute(f"attach '{staged_file}' as serving")
+            connection.execute("use serving")
+        else:
+            attach_for_clients(connection, staged_file, "serving", storage_version)
+            connection.execute("create schema marts")
         connection.execute(f"attach '{warehouse.resolve()}' as work (read_only)")
         marts = [name for (name,) in connection.execute(
             "select table_name from information_schema.tables where table_catalog = 'work' and table_schema = 'marts' order by 1").fetchall()]
-        connection.execute("create schema marts")
+        for (gone,) in connection.execute("select table_name from information_schema.tables where table_catalog = 'serving' "
+                                          "and table_schema = 'marts' and table_name not in (select unnest(?))", [marts]).fetchall():
+            connection.execute(f"drop table marts.{gone}")
         row_counts: dict[str, int] = {}
         checksums: dict[str, str] = {}
         for mart in marts:
             columns = served_select_list(connection, f"work.marts.{mart}", withheld.get(mart, []))
-            connection.execute(f"create table marts.{mart} as select {columns} from work.marts.{mart}")
+            checksum = _apply_changes(connection, mart, columns, changed_since_last[mart]) \
+                if incremental and mart in (changed_since_last or {}) else None
+            if checksum is None:
+                connection.execute(f"create or replace table marts.{mart} as select {columns} from work.marts.{mart}")
+                checksum = content_checksum(connection, f"marts.{mart}")
+            else:
+                applied.append(mart)
             comment_mart(connection, f"marts.{mart}", descriptions.get(mart))
-            row_counts[mart] = connection.execute(f"select count(*) from marts.{mart}").fetchone()[0]
-            checksums[mart] = content_checksum(connection, f"marts.{mart}")
-            connection.execute(f"copy marts.{mart} to '{staged_parquet / (mart + '.parquet')}' (format parquet)")
+            row_counts[mart] = int(checksum.split(":", 1)[0])
+            checksums[mart] = checksum
+            if _export_parquet(connection, mart, checksum, previous_parquet, staged_parquet):
+                linked.append(mart)
         bookings = total_bookings(connection) if "fct_kpi_win_rate" in marts else 0.0
         connection.execute("detach work")
-        connection.execute("create schema meta")
-        connection.execute(PUBLISH_LOG_DDL)
-        if previous_file.exists():
-            connection.execute(f"attach '{previous_file.resolve()}' as previous (read_only)")
-            # by name: entries of older publishes lack the newer columns
-            connection.execute("insert into meta.publish_log by name select * from previous.meta.publish_log")
-            connection.execute("detach previous")
-        connection.execute("insert into meta.publish_log values (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        if not incremental:  # the copy holds the log of every publish before it already
+            connection.execute("create schema meta")
+            connection.execute(PUBLISH_LOG_DDL)
+            if previous_file.exists():
+                connection.execute(f"attach '{previous_file.resolve()}' as previous (read_only)")
+                # by name: entries of older publishes lack the newer columns
+                connection.execute("insert into meta.publish_log by name select * from previous.meta.publish_log")
+                connection.execute("detach previous")
+        connection.execute(f"insert into meta.publish_log ({', '.join(PUBLISH_LOG_COLUMNS)}) values ({', '.join('?' for _ in PUBLISH_LOG_COLUMNS)})", [
             publish_id, run_id, published_at.replace(tzinfo=None), json.dumps(row_counts), bookings,
             json.dumps(check_results, default=str), json.dumps(checksums), json.dumps(withheld), engine])
         connection.execute("checkpoint")
@@ -220,4 +342,4 @@ def publish(
     os.replace(staged_file, previous_file)
     parquet_folder = _swap_parquet(serving_dir, staged_parquet, publish_id)
     return PublishRecord(publish_id, run_id, published_at.isoformat(timespec="seconds"), previous_file, parquet_folder,
-                         row_counts, bookings, withheld)
+                         row_counts, bookings, withheld, applied, linked)
