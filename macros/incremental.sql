@@ -189,6 +189,41 @@
     {{ return({'materialized': 'table', 'file_format': 'parquet'}) }}
 {%- endmacro %}
 
+{#- Keeps int_opportunity_month_versions from growing without bound where no weekly full refresh rebuilds it
+    (CRM_KPIS_FULL_REFRESH_WEEKDAY=none), as a pre-hook before a build appends to it. affected_months reads, per deal,
+    the latest version up to a fact's watermark and every newer one; so a version older than the deal's latest one up to
+    the oldest watermark of the facts that read the record is never read again, and goes. A fact not built yet needs
+    none (its first build is whole); a fact without built_at stops the compaction. Only once the record holds a tenth
+    more versions than there are deals: below that, the delete's scan would cost more each night than it saves. -#}
+{% macro compact_month_versions() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set watermarks = [] -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model' and model.unique_id in node.depends_on.nodes -%}
+            {%- if 'built_at' not in node.columns -%}
+                {{ return('') }}
+            {%- endif -%}
+            {%- set fact = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+            {%- if fact is not none -%}
+                {%- do watermarks.append('(select max(built_at) from ' ~ fact ~ ')') -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if not watermarks -%}
+            {{ return('') }}
+        {%- endif -%}
+        {%- set sizes = run_query('select (select count(*) from ' ~ this ~ '), (select count(*) from '
+            ~ ref('int_opportunities_enriched') ~ '), least(' ~ watermarks | join(', ') ~ ')').rows[0] -%}
+        {%- if sizes[2] is not none and sizes[0] > 1.1 * sizes[1] -%}
+            {%- set oldest = "cast('" ~ sizes[2] ~ "' as " ~ dbt.type_timestamp() ~ ")" -%}
+    delete from {{ this }} as old
+    where old.built_at <= {{ oldest }}
+        and exists (
+            select 1 from {{ this }} as newer
+            where newer.opportunity_id = old.opportunity_id and newer.built_at > old.built_at and newer.built_at <= {{ oldest }}
+        )
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The months (`month_column` of int_opportunity_month_versions: close_month or created_month) whose rows a
     month-grain fact replaced by period_month must rebuild: those of every deal version appended since the fact's
     own last build (its newest built_at), and for each such deal the months of its latest version up to then, the

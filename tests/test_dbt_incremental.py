@@ -6,7 +6,7 @@ import json
 import math
 import re
 import shutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -422,7 +422,9 @@ def test_a_nightly_publish_applies_the_rows_built_since_and_serves_what_a_full_p
 def test_a_month_fact_that_missed_a_night_rebuilds_the_months_it_saw(warehouses, tmp_path):
     """A night whose build skips the month-grain facts (as a failed build would) while won deals move to another close
     month, then a night that moves them again: the facts rebuild the months they last saw the deals in, two versions
-    back (int_opportunity_month_versions keeps every version), and equal a full refresh."""
+    back (int_opportunity_month_versions keeps every version), and equal a full refresh. The first of those nights
+    lands every deal again, so the record then holds more versions than the compaction allows: the second night's
+    build drops the versions no fact can ask for (older than a deal's latest one up to the facts' watermark)."""
     warehouse = warehouses["skipped"]
     month_facts = [name for name, folder in INCREMENTAL_MARTS.items() if folder == "marts/sales"]
     with duckdb.connect(str(warehouse), read_only=True) as connection:
@@ -430,27 +432,46 @@ def test_a_month_fact_that_missed_a_night_rebuilds_the_months_it_saw(warehouses,
             where is_won and is_kpi_eligible and close_month >= date '2025-07-01' order by opportunity_id limit 6""").fetchall()]
     assert len(deals) == 6
 
-    def move_and_build(night: int, *extra: str) -> None:
+    def move_and_build(night: int, *extra: str, every_deal: bool = False) -> None:
         landing = tmp_path / f"night{night}" / "opportunities"
         landing.mkdir(parents=True)
+        moved = "opportunity_id in (" + ", ".join(f"'{deal}'" for deal in deals) + ")"
         with duckdb.connect(str(warehouse)) as connection:
             connection.execute(f"""copy (
-                    select * exclude ({LINEAGE}) replace (closed_at + interval {2 * night + 1} month as closed_at,
+                    select * exclude ({LINEAGE}) replace (
+                        case when {moved} then closed_at + interval {2 * night + 1} month else closed_at end as closed_at,
                         timestamp '2026-06-30 2{night}:00:00' as updated_at)
-                    from raw.opportunities where opportunity_id in ({", ".join(f"'{deal}'" for deal in deals)})
+                    from raw.opportunities where {'true' if every_deal else moved}
                 ) to '{landing / "moved.parquet"}' (format parquet)""")
+            landed = connection.execute(f"select count(*) from raw.opportunities where {'true' if every_deal else moved}").fetchone()[0]
         report = land_directory(landing.parent, warehouse)
-        assert report.invariant_holds and report.rows_landed == len(deals), report
+        assert report.invariant_holds and report.rows_landed == landed, report
         build(warehouse, *extra)
+
+    def facts_watermark() -> datetime:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            return connection.execute("select least(" + ", ".join(f"(select max(built_at) from marts.{fact})" for fact in month_facts)
+                                      + ")").fetchone()[0]
+
+    def versions_no_fact_reads(watermark: datetime) -> int:
+        """Versions older than their deal's latest one up to a watermark of the month facts."""
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            return connection.execute("""select count(*) from intermediate.int_opportunity_month_versions as old
+                where built_at <= $watermark and exists (select 1 from intermediate.int_opportunity_month_versions as newer
+                    where newer.opportunity_id = old.opportunity_id and newer.built_at > old.built_at and newer.built_at <= $watermark)
+                """, {"watermark": watermark}).fetchone()[0]
 
     def facts() -> dict[str, list[tuple]]:
         with duckdb.connect(str(warehouse), read_only=True) as connection:
             return {fact: sorted(live_rows(connection, f"marts.{fact}"), key=repr) for fact in month_facts}
 
     before = facts()
-    move_and_build(0, "--exclude", *month_facts)
+    move_and_build(0, "--exclude", *month_facts, every_deal=True)
     assert facts() == before  # the facts missed the night
+    watermark = facts_watermark()
+    assert versions_no_fact_reads(watermark) > 0
     move_and_build(1)
+    assert versions_no_fact_reads(watermark) == 0 and facts_watermark() > watermark
     incremental = facts()
     build(warehouse, "--full-refresh")
     assert incremental == facts()
