@@ -34,26 +34,41 @@ deal_stages as (
     where not is_skipped
 ),
 
+-- counted by close day before the window join: each closed deal counts in a year of snapshots, so joining the
+-- deals themselves made a row per deal, stage and snapshot (and three times that by cut)
+closed_by_day as (
+    select
+        closed.close_date,
+        deal_stages.stage,
+        coalesce(closed.segment, 'unknown') as segment,
+        coalesce(closed.product_line, 'unknown') as product_line,
+        count(*) as reached_count,
+        sum(case when closed.is_won then 1 else 0 end) as won_count
+    from closed
+    inner join deal_stages on closed.opportunity_id = deal_stages.opportunity_id
+    group by closed.close_date, deal_stages.stage, coalesce(closed.segment, 'unknown'), coalesce(closed.product_line, 'unknown')
+),
+
 learned_from as (
     select
         snapshots.snapshot_date,
-        deal_stages.stage,
-        closed.is_won,
-        coalesce(closed.segment, 'unknown') as segment,
-        coalesce(closed.product_line, 'unknown') as product_line
+        closed_by_day.stage,
+        closed_by_day.segment,
+        closed_by_day.product_line,
+        closed_by_day.reached_count,
+        closed_by_day.won_count
     from snapshots
-    inner join closed
-        on closed.close_date <= snapshots.snapshot_date
-        and closed.close_date > cast({{ dbt.dateadd('day', -window_days, 'snapshots.snapshot_date') }} as date)
-    inner join deal_stages on closed.opportunity_id = deal_stages.opportunity_id
+    inner join closed_by_day
+        on closed_by_day.close_date <= snapshots.snapshot_date
+        and closed_by_day.close_date > cast({{ dbt.dateadd('day', -window_days, 'snapshots.snapshot_date') }} as date)
 ),
 
 by_cut as (
-    select snapshot_date, stage, 'all' as cut, 'all' as cut_value, is_won from learned_from
+    select snapshot_date, stage, 'all' as cut, 'all' as cut_value, reached_count, won_count from learned_from
     union all
-    select snapshot_date, stage, 'segment' as cut, segment as cut_value, is_won from learned_from
+    select snapshot_date, stage, 'segment' as cut, segment as cut_value, reached_count, won_count from learned_from
     union all
-    select snapshot_date, stage, 'product_line' as cut, product_line as cut_value, is_won from learned_from
+    select snapshot_date, stage, 'product_line' as cut, product_line as cut_value, reached_count, won_count from learned_from
 ),
 
 counted as (
@@ -62,8 +77,8 @@ counted as (
         stage,
         cut,
         cut_value,
-        count(*) as reached_count,
-        sum(case when is_won then 1 else 0 end) as won_count
+        sum(reached_count) as reached_count,
+        sum(won_count) as won_count
     from by_cut
     group by snapshot_date, stage, cut, cut_value
 ),
