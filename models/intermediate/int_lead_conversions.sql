@@ -41,14 +41,12 @@ changed_opportunities as (
 ),
 
 changed_leads as (
+    -- one scan of the leads (a view over the raw table with its source mapping) for the four reasons
     select lead_id from all_leads
     where {{ crm_kpis.landed_since('loaded_at', 'watermark') }}
     {%- for lead_column, deal_column in [('converted_opportunity_id', 'opportunity_id'), ('lead_id', 'lead_id'),
                                          ('converted_account_id', 'account_id')] %}
-    union
-    select all_leads.lead_id
-    from all_leads
-    inner join changed_opportunities on all_leads.{{ lead_column }} = changed_opportunities.{{ deal_column }}
+        or {{ lead_column }} in (select {{ deal_column }} from changed_opportunities)
     {%- endfor %}
     union
     -- the leads a changed or deleted deal decided before

@@ -52,14 +52,11 @@ watermark as (
                       ('users', 'owner_id', 'user_id', 'not previous.is_orphan_owner'),
                       ('leads', 'lead_id', 'lead_id', "previous.lead_source <> 'none'")] %}
 changed_opportunities as (
+    -- one scan of the deals (a view over the raw table) for the deal and its three dimensions
     select opportunity_id from all_opportunities
     where {{ crm_kpis.landed_since('loaded_at', 'watermark') }}
     {%- for dimension, deal_column, key, _ in dimensions %}
-    union
-    select all_opportunities.opportunity_id
-    from all_opportunities
-    inner join {{ dimension }} on all_opportunities.{{ deal_column }} = {{ dimension }}.{{ key }}
-    where {{ crm_kpis.landed_since(dimension ~ '.loaded_at', 'watermark') }}
+        or {{ deal_column }} in (select {{ key }} from {{ dimension }} where {{ crm_kpis.landed_since(dimension ~ '.loaded_at', 'watermark') }})
     {%- endfor %}
     union
     -- a deal whose account, owner or lead is gone: an orphan now
