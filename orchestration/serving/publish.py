@@ -213,11 +213,13 @@ def _apply_changes(connection: duckdb.DuckDBPyConnection, mart: str, columns: st
     return checksum if checksum == content_checksum(connection, f"(select {columns} from {source})", mart) else None
 
 
-def _export_parquet(connection: duckdb.DuckDBPyConnection, mart: str, checksum: str, previous: Path | None, staged: Path) -> bool:
-    """The mart's Parquet file: the previous publish's, linked, when it holds these very rows (read back and
-    checksummed), else written anew. True when linked."""
+def _export_parquet(connection: duckdb.DuckDBPyConnection, mart: str, checksum: str, previous: Path | None, staged: Path,
+                    previously_published: str | None) -> bool:
+    """The mart's Parquet file: the previous publish's, linked, when the mart's rows are those the last publish
+    recorded (`previously_published`, its checksum) and the file holds them (read back and checksummed), else
+    written anew. True when linked."""
     target = staged / f"{mart}.parquet"
-    if previous is not None and (previous / target.name).exists():
+    if previous is not None and checksum == previously_published and (previous / target.name).exists():
         earlier = previous / target.name
         try:
             if content_checksum(connection, f"read_parquet('{earlier}')", mart) == checksum:
@@ -283,6 +285,8 @@ def publish(
     previous_file = serving_file(serving_dir)
     previous_parquet = serving_dir / PARQUET_FOLDER / "current"
     previous_parquet = previous_parquet.resolve() if previous_parquet.exists() else None
+    # a mart whose rows changed since is written anew without reading its old Parquet file back
+    previous_checksums = ((last_publish(previous_file) if previous_file.exists() else None) or {}).get("content_checksums") or {}
     incremental = changed_since_last is not None and _reusable(previous_file, storage_version, staged_file)
     if incremental:
         shutil.copyfile(previous_file, staged_file)  # a new inode: readers of the last file keep theirs
@@ -317,7 +321,7 @@ def publish(
             comment_mart(connection, f"marts.{mart}", descriptions.get(mart))
             row_counts[mart] = int(checksum.split(":", 1)[0])
             checksums[mart] = checksum
-            if _export_parquet(connection, mart, checksum, previous_parquet, staged_parquet):
+            if _export_parquet(connection, mart, checksum, previous_parquet, staged_parquet, previous_checksums.get(mart)):
                 linked.append(mart)
         bookings = total_bookings(connection) if "fct_kpi_win_rate" in marts else 0.0
         connection.execute("detach work")
