@@ -173,7 +173,7 @@
     {{ return(replaced) }}
 {%- endmacro %}
 
-{#- A record that only grows between full refreshes (int_opportunity_month_versions): appended to where the engine
+{#- A record that only grows between full refreshes (int_opportunity_month_versions, int_activity_versions): appended to where the engine
     replaces by key; on Spark on parquet, whose facts by period are rebuilt whole (they are keys_can_vanish), a
     table rebuilt with each build instead of a record that would grow by every row of its upstream table each
     night (its upstream is rebuilt whole there too). -#}
@@ -189,36 +189,37 @@
     {{ return({'materialized': 'table', 'file_format': 'parquet'}) }}
 {%- endmacro %}
 
-{#- Keeps int_opportunity_month_versions from growing without bound where no weekly full refresh rebuilds it
-    (CRM_KPIS_FULL_REFRESH_WEEKDAY=none), as a pre-hook before a build appends to it. affected_months reads, per deal,
-    the latest version up to a fact's watermark and every newer one; so a version older than the deal's latest one up to
-    the oldest watermark of the facts that read the record is never read again, and goes. A fact not built yet needs
-    none (its first build is whole); a fact without built_at stops the compaction. Only once the record holds a tenth
-    more versions than there are deals: below that, the delete's scan would cost more each night than it saves. -#}
-{% macro compact_month_versions() -%}
+{#- Keeps a record of versions (int_opportunity_month_versions, int_activity_versions) from growing without bound where
+    no weekly full refresh rebuilds it (CRM_KPIS_FULL_REFRESH_WEEKDAY=none), as a pre-hook before a build appends to it.
+    A model reading the record needs, per `key`, the latest version up to its own watermark and every newer one; so a
+    version older than the key's latest one up to the oldest watermark of the models that read the record is never
+    read again, and goes. A reader not built yet needs none (its first build is whole); a reader without built_at stops
+    the compaction. Only once the record holds a tenth more versions than `entities` (a model name) holds rows: below
+    that, the delete's scan would cost more each night than it saves. -#}
+{% macro compact_versions(key, entities) -%}
     {%- if execute and is_incremental() -%}
         {%- set watermarks = [] -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model' and model.unique_id in node.depends_on.nodes -%}
             {%- if 'built_at' not in node.columns -%}
                 {{ return('') }}
             {%- endif -%}
-            {%- set fact = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
-            {%- if fact is not none -%}
-                {%- do watermarks.append('(select max(built_at) from ' ~ fact ~ ')') -%}
+            {%- set reader = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+            {%- if reader is not none -%}
+                {%- do watermarks.append('(select max(built_at) from ' ~ reader ~ ')') -%}
             {%- endif -%}
         {%- endfor -%}
         {%- if not watermarks -%}
             {{ return('') }}
         {%- endif -%}
         {%- set sizes = run_query('select (select count(*) from ' ~ this ~ '), (select count(*) from '
-            ~ ref('int_opportunities_enriched') ~ '), least(' ~ watermarks | join(', ') ~ ')').rows[0] -%}
+            ~ ref(entities) ~ '), least(' ~ watermarks | join(', ') ~ ')').rows[0] -%}
         {%- if sizes[2] is not none and sizes[0] > 1.1 * sizes[1] -%}
             {%- set oldest = "cast('" ~ sizes[2] ~ "' as " ~ dbt.type_timestamp() ~ ")" -%}
     delete from {{ this }} as old
     where old.built_at <= {{ oldest }}
         and exists (
             select 1 from {{ this }} as newer
-            where newer.opportunity_id = old.opportunity_id and newer.built_at > old.built_at and newer.built_at <= {{ oldest }}
+            where newer.{{ key }} = old.{{ key }} and newer.built_at > old.built_at and newer.built_at <= {{ oldest }}
         )
         {%- endif -%}
     {%- endif -%}
@@ -268,4 +269,38 @@
     {%- if is_incremental() %}
     where {{ month_column }} in ({{ crm_kpis.affected_months(month_column) }})
     {%- endif %}
+{%- endmacro %}
+
+{#- The owner-periods (period_grain, period_start, owner_id) whose activity counts a build of int_activity_level_counts
+    recounts: those of every version (int_activity_versions) of each activity int_activities_enriched rebuilt since the
+    counts' own last build (its newest built_at), the version counted now and those counted before. More versions than
+    the one the counts last saw only recount a group again, which is exact. -#}
+{% macro affected_activity_groups() -%}
+    {%- set versions = ref('int_activity_versions') -%}
+    {%- set changed -%}
+        select activity_id from {{ ref('int_activities_enriched') }} where built_at > {{ crm_kpis.incremental_watermark('built_at') }}
+    {%- endset -%}
+    select 'week' as period_grain, occurred_week as period_start, owner_id from {{ versions }} where activity_id in ({{ changed }})
+    union
+    select 'month' as period_grain, occurred_month as period_start, owner_id from {{ versions }} where activity_id in ({{ changed }})
+{%- endmacro %}
+
+{#- Whether the owner-period (`grain`, `period`, `owner`: SQL expressions) is one of `groups`; a period of NULL (an
+    activity without a date) matches a NULL, through a sentinel date rather than `is not distinct from`, which Postgres
+    cannot hash-join. -#}
+{% macro same_activity_group(grain, period, owner, groups) -%}
+    {{ groups }}.period_grain = {{ grain }} and {{ groups }}.owner_id = {{ owner }}
+        and coalesce({{ groups }}.period_start, cast('1900-01-01' as date)) = coalesce({{ period }}, cast('1900-01-01' as date))
+{%- endmacro %}
+
+{#- A pre-hook of int_activity_level_counts: every affected owner-period is deleted before the build recounts them, so
+    a group left without activities (its only activity deleted or moved) loses its row. -#}
+{% macro delete_affected_activity_groups() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as counted
+    where exists (
+        select 1 from ({{ crm_kpis.affected_activity_groups() }}) as affected
+        where {{ crm_kpis.same_activity_group('counted.period_grain', 'counted.period_start', 'counted.owner_id', 'affected') }}
+    )
+    {%- endif -%}
 {%- endmacro %}

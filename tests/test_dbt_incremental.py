@@ -21,14 +21,16 @@ from orchestration.serving.publish import publish, replace_keys, serving_file_ch
 AS_OF = date(2026, 6, 30)
 SEEDS = Path(__file__).parent.parent / "seeds"
 INCREMENTAL_MODELS = ("int_opportunity_history_intervals", "int_activities_enriched", "int_opportunity_stage_visits",
-                      "int_opportunities_enriched", "int_lead_conversions", "int_mrr_account_months", "int_pipeline_snapshots")
+                      "int_opportunities_enriched", "int_lead_conversions", "int_mrr_account_months", "int_pipeline_snapshots",
+                      "int_activity_level_counts")
 # the marts replaced by key or by period_month, and the folder of each under models/
 INCREMENTAL_MARTS = {"fct_opportunities": "marts/facts", "fct_leads": "marts/facts", "fct_activities": "marts/facts",
                      "fct_kpi_win_rate": "marts/sales", "fct_kpi_average_deal_size": "marts/sales",
                      "fct_kpi_sales_cycle": "marts/sales", "fct_kpi_pipeline_created": "marts/sales",
                      "fct_kpi_win_rate_by_lost_reason": "marts/sales"}
-# appended to by each build, so never what a full refresh builds: the month versions the marts by period read
-RECORDS = ("int_opportunity_month_versions",)
+# appended to by each build, so never what a full refresh builds: the month versions the marts by period read, the
+# activity versions the activity counts read
+RECORDS = ("int_opportunity_month_versions", "int_activity_versions")
 KEPT_ACROSS_BUILDS = (*INCREMENTAL_MODELS, *INCREMENTAL_MARTS, *RECORDS)
 
 
@@ -155,7 +157,21 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
                 union all by name select * from lead_takeovers
                 union all by name select * from deleted_deals
             ) to '{landing / "opportunities" / "changes.parquet"}' (format parquet)""")
+        # completed activities alone in their rep's week, handed to another rep and moved 40 days on: the old owner-week
+        # and owner-month must lose them (the week its only row), the new ones gain them
+        connection.execute(f"""create temp table moved_activities as
+            select * exclude ({LINEAGE}) replace (occurred_at + interval 40 day as occurred_at,
+                (select min(user_id) from raw.users where user_id <> owner_id) as owner_id, timestamp '2026-06-29 15:00:00' as updated_at)
+            from raw.activities
+            where activity_id in (
+                select min(activity_id) from raw.activities
+                where completed and not coalesce(is_deleted, false) and activity_id not in (
+                    select activity_id from raw.activities where not coalesce(is_deleted, false) order by activity_id desc limit 25)
+                group by owner_id, date_trunc('week', occurred_at - interval 1 day) having count(*) = 1
+                order by hash(min(activity_id)) limit 5)""")
         connection.execute(f"""copy (
+                select * from moved_activities
+                union all
                 select 'NEW-' || activity_id as activity_id, activity_type, occurred_at + interval 3 day as occurred_at, completed,
                     owner_id, account_id, opportunity_id, lead_id, duration_minutes, timestamp '2026-06-29 13:00:00' as updated_at,
                     false as is_deleted
@@ -206,6 +222,8 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
                 order by lead_id limit 6
             ) to '{landing / "leads" / "changes.parquet"}' (format parquet)""")
         subscription_moved_from = connection.execute("select account_id from moved_subscription").fetchone()[0]
+        moved_activities = connection.execute("""select a.owner_id, e.occurred_week from moved_activities m
+            join raw.activities a using (activity_id) join intermediate.int_activities_enriched e using (activity_id)""").fetchall()
         moved = connection.execute("select count(*), count(*) filter (where new_stage = 'Closed Won') from moved").fetchone()
         counts = {name: connection.execute(f"select count(*) from {name}").fetchone()[0]
                   for name in ("corrected", "reopened", "new_deals", "deleted_deals", "lead_takeovers")}
@@ -213,7 +231,8 @@ def land_changes(warehouse: Path, landing: Path) -> dict[str, int]:
             where is_kpi_eligible and opportunity_id in (select opportunity_id from reopened)""").fetchone()[0]
     report = land_directory(landing, warehouse)
     assert report.invariant_holds and report.rows_rejected == 0, report
-    return {"moved": moved[0], "won": moved[1], "subscription_moved_from": subscription_moved_from, **counts}
+    return {"moved": moved[0], "won": moved[1], "subscription_moved_from": subscription_moved_from,
+            "moved_activities": moved_activities, **counts}
 
 
 def reached_the_deals(warehouse: Path, subscription_moved_from: str) -> dict[str, tuple[int, int]]:
@@ -335,6 +354,11 @@ def test_the_new_data_reached_the_marts(warehouses):
     assert new_deal_activities > 0
     assert len(after["intermediate.int_activities_enriched"]) == activities_before + 60 - 25 + new_deal_activities
     assert len(after["intermediate.int_opportunity_history_intervals"]) > len(before["intermediate.int_opportunity_history_intervals"]) + 40 + 5 + 3
+    # the owner-weeks the moved activities were alone in are gone from the activity level
+    moved_from = warehouses["changes"]["moved_activities"]
+    weeks_before, weeks_after = ({(row[2], row[1]) for row in snapshot["marts.fct_kpi_activity_level"] if row[0] == "week"}
+                                 for snapshot in (before, after))
+    assert len(moved_from) == 5 and set(moved_from) <= weeks_before and set(moved_from) - weeks_after, moved_from
     assert after["marts.fct_kpi_pipeline_value"] != before["marts.fct_kpi_pipeline_value"]
     assert after["marts.fct_kpi_recurring_revenue"] != before["marts.fct_kpi_recurring_revenue"]
 

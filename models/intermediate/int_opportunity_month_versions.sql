@@ -8,8 +8,8 @@
     so a fact that was not built for a night or two (a failed build) still finds the months it saw. A full refresh
     rebuilds it with one version per deal (the facts are rebuilt whole then too), so it holds at most a week of
     changes beside the deals themselves (the weekly full refresh, CRM_KPIS_FULL_REFRESH_WEEKDAY); without it, a build
-    drops the versions no fact can ask for any more once they are many (macros/incremental.sql, compact_month_versions). -#}
-{{ config(pre_hook="{{ crm_kpis.compact_month_versions() }}", **crm_kpis.incremental_append_config()) }}
+    drops the versions no fact can ask for any more once they are many (macros/incremental.sql, compact_versions). -#}
+{{ config(pre_hook="{{ crm_kpis.compact_versions('opportunity_id', 'int_opportunities_enriched') }}", **crm_kpis.incremental_append_config()) }}
 
 with opportunities as (
     select opportunity_id, close_month, created_month, built_at from {{ ref('int_opportunities_enriched') }}
