@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -315,42 +314,6 @@ def test_a_failing_dbt_test_blocks_publishing(scenario):
 
     path = write_failure_report(scenario.home / "quality", summary.run_id, "dbt build failed", summary.failed_steps)
     assert path.parent == report and "warehouse_models" in path.read_text()
-
-
-def test_a_refresh_killed_mid_build_leaves_the_serving_file_and_the_rerun_publishes(tmp_path, monkeypatch):
-    for key in ("DAGSTER_HOME", "CRM_KPIS_WAREHOUSE", "CRM_KPIS_LANDING", "CRM_KPIS_SERVING", "CRM_KPIS_QUALITY"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("CRM_KPIS_HOME", str(tmp_path))
-    monkeypatch.setenv("CRM_KPIS_AS_OF_DATE", AS_OF.isoformat())
-    scenario = Scenario(tmp_path)
-    generate_landing(GeneratorSettings(500, 11, AS_OF), scenario.landing, "parquet")
-    assert scenario.refresh().published
-    published = sha256(scenario.serving)
-
-    # new data arrives; the refresh that would publish it is killed (SIGKILL, whole process group) inside dbt build
-    scenario.land_file("opportunities", "late.parquet", """
-        select * exclude (_source_file, _source_line, _load_id, _loaded_at)
-            replace ('O-LATE' as opportunity_id, updated_at + interval 1 second as updated_at)
-        from raw.opportunities where is_won order by opportunity_id limit 1""")
-    process = subprocess.Popen([str(Path(sys.executable).parent / "crm-kpis"), "refresh"], stderr=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL, text=True, start_new_session=True, env=dict(os.environ))
-    for line in process.stderr:
-        if "building the dbt models" in line:
-            break
-    time.sleep(4)
-    os.killpg(process.pid, 9)
-    process.wait(timeout=600)
-    assert process.returncode == -9
-    assert sha256(scenario.serving) == published, "a killed refresh touched the serving file"
-
-    rerun = scenario.refresh()
-    assert rerun.published, rerun
-    assert query(scenario.serving, "select count(*) from meta.publish_log") == [(2,)]
-    assert query(scenario.serving, "select sum(won_count) from marts.fct_kpi_win_rate") == \
-        query(scenario.warehouse, "select sum(won_count) from marts.fct_kpi_win_rate")
-    assert query(scenario.warehouse, "select count(*) from marts.fct_kpi_pipeline_created where owner_id is null") == [(0,)]
-    assert query(scenario.warehouse, "select count(*) from intermediate.int_opportunities_enriched where opportunity_id = 'O-LATE'") == [(1,)]
-    assert not list((tmp_path / "serving").glob(".publishing-*")), "leftovers of a killed publish remain"
 
 
 def test_the_gate_validates_a_large_mart_in_parts_exactly(scenario, tmp_path):

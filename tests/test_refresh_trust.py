@@ -1,10 +1,11 @@
 """The refresh under faults, as a user runs it (the real CLI, real processes): one refresh at a time, a
-killed refresh takes dbt with it, a mis-typed amount never reaches the published marts, a badly named
+killed refresh takes dbt with it and leaves the published marts as they were, a mis-typed amount never reaches the published marts, a badly named
 file never blocks the good ones, and the serving file is read-only, without personal data, and
 checked against what was published."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import subprocess
@@ -59,8 +60,16 @@ def wait_for(condition, what: str):
     raise AssertionError(f"gave up waiting for {what}")
 
 
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def serving(home: Path) -> Path:
     return home / "serving" / "warehouse.duckdb"
+
+
+def home_warehouse(home: Path) -> Path:
+    return home / "warehouse.duckdb"
 
 
 def query(path: Path, sql: str) -> list[tuple]:
@@ -70,18 +79,28 @@ def query(path: Path, sql: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def killed_and_rerun(tmp_path_factory):
-    """A refresh killed with kill -9 (its pid only) while dbt builds, a second refresh started while the
-    first runs, and the re-run after the kill."""
+    """A published refresh; new data lands; the refresh that would publish it is killed with kill -9 (its pid
+    only) while dbt builds, a second refresh started while it runs; then the re-run."""
     home = tmp_path_factory.mktemp("trust")
     generate_landing(GeneratorSettings(1200, 3, AS_OF), home / "landing", "parquet")
+    published = subprocess.run([CLI, "refresh"], env=environment(home), capture_output=True, text=True)
+    assert published.returncode == 0, published.stdout + published.stderr
+    published_sha = sha256(serving(home))
+    late = home / "landing" / "opportunities" / "late.parquet"
+    with duckdb.connect(str(home_warehouse(home)), read_only=True) as connection:
+        connection.execute(f"""copy (select * exclude (_source_file, _source_line, _load_id, _loaded_at)
+                replace ('O-LATE' as opportunity_id, updated_at + interval 1 second as updated_at)
+            from raw.opportunities where is_won order by opportunity_id limit 1) to '{late}' (format parquet)""")
     first = subprocess.Popen([CLI, "refresh"], env=environment(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     dbt = wait_for(lambda: next((child for child in children(first.pid) if is_dbt(child)), None), "dbt to start")
     second = subprocess.run([CLI, "refresh"], env=environment(home), capture_output=True, text=True)
     first.kill()  # SIGKILL to the refresh's pid alone, not its process group
     first.communicate()
     wait_for(lambda: not alive(dbt), "the dbt child to die with its parent")
+    served_after_kill = sha256(serving(home))
     rerun = subprocess.run([CLI, "refresh"], env=environment(home), capture_output=True, text=True)
-    return {"home": home, "second": second, "rerun": rerun, "first_pid": first.pid}
+    return {"home": home, "second": second, "rerun": rerun, "first_pid": first.pid,
+            "published_sha": published_sha, "served_after_kill": served_after_kill}
 
 
 def test_a_second_refresh_says_one_is_running_in_one_line(killed_and_rerun):
@@ -95,10 +114,18 @@ def test_a_second_refresh_says_one_is_running_in_one_line(killed_and_rerun):
 
 
 def test_a_killed_refresh_leaves_no_dbt_and_the_rerun_publishes(killed_and_rerun):
+    home = killed_and_rerun["home"]
+    assert killed_and_rerun["served_after_kill"] == killed_and_rerun["published_sha"], "a killed refresh touched the serving file"
     rerun = killed_and_rerun["rerun"]
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert ": published" in rerun.stdout
-    assert serving(killed_and_rerun["home"]).exists()
+    assert query(serving(home), "select count(*) from meta.publish_log") == [(2,)]
+    assert query(serving(home), "select sum(won_count) from marts.fct_kpi_win_rate") == \
+        query(home_warehouse(home), "select sum(won_count) from marts.fct_kpi_win_rate")
+    # the build the kill interrupted left nothing half-done for the re-run: the late deal is in, once
+    assert query(home_warehouse(home), "select count(*) from intermediate.int_opportunities_enriched where opportunity_id = 'O-LATE'") == [(1,)]
+    assert query(home_warehouse(home), "select count(*) from marts.fct_kpi_pipeline_created where owner_id is null") == [(0,)]
+    assert not list((home / "serving").glob(".publishing-*")), "leftovers of a killed publish remain"
 
 
 def test_the_serving_file_is_read_only_and_holds_no_email(killed_and_rerun):
@@ -107,7 +134,7 @@ def test_the_serving_file_is_read_only_and_holds_no_email(killed_and_rerun):
     exports = list((served.parent / "parquet" / "current").glob("*.parquet"))
     assert exports and all(stat.S_IMODE(path.stat().st_mode) == 0o444 for path in exports)
     assert "email" not in [name for (name,) in query(served, "select column_name from information_schema.columns where table_name = 'dim_users'")]
-    assert query(served, "select engine, withheld_columns from meta.publish_log") == [("duckdb", '{"dim_users": ["email"]}')]
+    assert query(served, "select engine, withheld_columns from meta.publish_log") == [("duckdb", '{"dim_users": ["email"]}')] * 2
     # the Parquet export leaves it out too
     assert "email" not in [name for (name, *_) in duckdb.sql(f"describe select * from '{served.parent}/parquet/current/dim_users.parquet'").fetchall()]
 
@@ -151,10 +178,6 @@ def test_personal_data_is_served_only_when_asked(tampered_then_refreshed):
     columns = [name for (name,) in query(served, "select column_name from information_schema.columns where table_name = 'dim_users'")]
     assert "email" in columns
     assert query(served, "select withheld_columns from meta.publish_log order by published_at desc limit 1") == [("{}",)]
-
-
-def home_warehouse(home: Path) -> Path:
-    return home / "warehouse.duckdb"
 
 
 @pytest.fixture(scope="module")
