@@ -28,7 +28,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "hand_made"
 AS_OF = date(2025, 6, 15)
 MODELS = ("int_activities_enriched", "int_opportunity_history_intervals", "int_opportunity_stage_visits",
           "int_opportunities_enriched", "int_lead_conversions", "int_mrr_account_months", "int_pipeline_snapshots",
-          "fct_opportunities", "fct_leads", "fct_activities", "fct_kpi_win_rate", "fct_kpi_pipeline_created",
+          "int_activity_level_counts", "fct_opportunities", "fct_leads", "fct_activities", "fct_kpi_win_rate", "fct_kpi_pipeline_created",
           "fct_kpi_win_rate_by_lost_reason")
 # the model's schema and its folder under models/
 HOMES = {model: ("marts", "marts/sales" if model.startswith("fct_kpi") else "marts/facts") if model.startswith("fct_")
@@ -36,7 +36,7 @@ HOMES = {model: ("marts", "marts/sales" if model.startswith("fct_kpi") else "mar
 # rebuilt whole on Spark: a changed deal may lose every visit, a deleted deal, lead or account its rows, which a
 # partition rewrite cannot say (macros/incremental.sql)
 TABLES_ON_SPARK = ("int_opportunity_stage_visits", "int_opportunities_enriched", "int_lead_conversions",
-                   "int_mrr_account_months", "int_pipeline_snapshots", "fct_opportunities", "fct_leads", "fct_activities",
+                   "int_mrr_account_months", "int_activity_level_counts", "int_pipeline_snapshots", "fct_opportunities", "fct_leads", "fct_activities",
                    "fct_kpi_win_rate", "fct_kpi_pipeline_created", "fct_kpi_win_rate_by_lost_reason")
 SELECT = ["--select", *(f"+{model}" for model in MODELS), "--exclude", "resource_type:test", "resource_type:unit_test"]
 
