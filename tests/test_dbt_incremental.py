@@ -489,15 +489,18 @@ def test_a_month_fact_that_missed_a_night_rebuilds_the_months_it_saw(warehouses,
         with duckdb.connect(str(warehouse), read_only=True) as connection:
             return {fact: sorted(live_rows(connection, f"marts.{fact}"), key=repr) for fact in month_facts}
 
+    # the month facts and what they are built from, no other model and no data test (the cross-KPI tests compare them
+    # with marts these builds leave as they were): the rest of the project has no part in this
+    selected = ["--select", *(f"+{fact}" for fact in month_facts), "--exclude", "resource_type:test", "resource_type:unit_test"]
     before = facts()
-    move_and_build(0, "--exclude", *month_facts, every_deal=True)
+    move_and_build(0, *selected, *month_facts, every_deal=True)
     assert facts() == before  # the facts missed the night
     watermark = facts_watermark()
     assert versions_no_fact_reads(watermark) > 0
-    move_and_build(1)
+    move_and_build(1, *selected)
     assert versions_no_fact_reads(watermark) == 0 and facts_watermark() > watermark
     incremental = facts()
-    build(warehouse, "--full-refresh")
+    build(warehouse, "--full-refresh", *selected)
     assert incremental == facts()
 
 
