@@ -21,24 +21,23 @@ with activities as (
 affected as (
     {{ crm_kpis.affected_activity_groups() }}
 ),
-
--- each grain joined on its own, so that every activity is probed against the affected groups, not a union of two copies
-by_period as (
-    select 'week' as period_grain, activities.occurred_week as period_start, activities.*
-    from activities
-    inner join affected on {{ crm_kpis.same_activity_group("'week'", 'activities.occurred_week', 'activities.owner_id', 'affected') }}
-    union all
-    select 'month' as period_grain, activities.occurred_month as period_start, activities.*
-    from activities
-    inner join affected on {{ crm_kpis.same_activity_group("'month'", 'activities.occurred_month', 'activities.owner_id', 'affected') }}
-),
-{% else %}
-by_period as (
-    select 'week' as period_grain, occurred_week as period_start, activities.* from activities
-    union all
-    select 'month' as period_grain, occurred_month as period_start, activities.* from activities
-),
 {% endif %}
+
+-- each grain on its own: in an incremental build every activity is probed against the affected groups once per
+-- grain, not a union of two copies of all activities
+by_period as (
+    {%- for grain, column in [('week', 'occurred_week'), ('month', 'occurred_month')] %}
+    select '{{ grain }}' as period_grain, activities.{{ column }} as period_start, activities.*
+    from activities
+    {%- if is_incremental() %}
+    inner join affected
+        on {{ crm_kpis.same_activity_group("'" ~ grain ~ "'", 'activities.' ~ column, 'activities.owner_id', 'affected') }}
+    {%- endif %}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
 
 counted as (
     select
