@@ -150,3 +150,34 @@ def test_crm_kpis_sql_prompt_reads_statements_until_the_end(published):
     assert "price" in result.stdout and "won" in result.stdout
     assert "error: Catalog Error" in result.stdout
     assert "is_customer" in result.stdout and "Its opportunity is won" in result.stdout
+
+
+def test_the_gate_reads_the_served_marts_only_when_the_file_was_written_after_its_publish(published, tmp_path, monkeypatch):
+    """The serving-file-intact check compares each served mart with the checksum its publish recorded; it reads the
+    marts only when the file is no longer the very file its publish left (inode, size, times), and then still tells
+    a write that changed nothing from one that changed a mart."""
+    from orchestration.serving import publish as publishing
+
+    record = publishing.publish(published.warehouse, tmp_path / "serving", "identity", [])
+    served = record.serving_file
+    assert served.with_name(served.name + publishing.PUBLISHED_IDENTITY_SUFFIX).exists()
+
+    def refuse(*_: object, **__: object) -> str:
+        raise AssertionError("an untouched serving file was read again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(publishing, "content_checksum", refuse)
+        untouched = publishing.serving_file_changes(served)
+    assert {change["mart"] for change in untouched} == set(record.row_counts) and all(change["intact"] for change in untouched)
+
+    os.chmod(served, 0o644)  # a client that forgot read_only (root ignores the mode anyway)
+    with duckdb.connect(str(served)) as connection:  # a write that changes no row: read again, still intact
+        connection.execute("create table main.scratch as select 1 as one")
+        connection.execute("drop table main.scratch")
+        connection.execute("checkpoint")
+    assert all(change["intact"] for change in publishing.serving_file_changes(served))
+    with duckdb.connect(str(served)) as connection:
+        deleted = connection.execute("delete from marts.fct_kpi_win_rate where won_count > 0").fetchone()[0]
+    assert deleted > 0
+    changed = [change["mart"] for change in publishing.serving_file_changes(served) if not change["intact"]]
+    assert changed == ["fct_kpi_win_rate"]
