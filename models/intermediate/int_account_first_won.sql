@@ -1,7 +1,7 @@
 {#- One row per account that has won at least one (KPI-eligible) opportunity: the first won deal, its
     close date and month (business time zone) and the lead source it came from. An account becomes a
     new customer in the month of its first win (CAC, lead-to-customer). -#}
-with won as (
+with won as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_enriched') }}
     where is_kpi_eligible and is_won and account_id is not null
 ),

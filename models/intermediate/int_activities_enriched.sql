@@ -13,7 +13,7 @@
 {%- set by_partition = is_incremental() and crm_kpis.replaces_partitions() %}
 {{- crm_kpis.require_incremental_column('built_at') }}
 
-with all_activities as (
+with all_activities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_activities_unioned') }}
 ),
 

@@ -12,7 +12,7 @@
                                                 keys_can_vanish=true)) }}
 {{- crm_kpis.require_incremental_column('built_at') }}
 
-with activities as (
+with activities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_activities_enriched') }}
     where not is_tombstone and is_completed and owner_id is not null
 ),

@@ -1,16 +1,16 @@
 {#- Who is a customer at the end of each month: accounts with MRR > 0 on the month's last day; where
     no subscriptions exist at all, accounts with a won deal closed in the trailing 12 months
     (month_end - 12 months < close date <= month_end), with mrr NULL. Grain: account_id x month_start. -#}
-with account_mrr as (
+with account_mrr as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_mrr_account_months') }}
 ),
 
-won as (
+won as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_enriched') }}
     where is_kpi_eligible and is_won and account_id is not null
 ),
 
-dates as (
+dates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('dim_date') }}
 ),
 

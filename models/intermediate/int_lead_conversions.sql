@@ -20,11 +20,11 @@
 {%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_vanished_keys('lead_id', ref('int_leads_unioned')) }}"}) %}
 {{ config(**replaced) }}
 
-with all_leads as (
+with all_leads as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_leads_unioned') }}
 ),
 
-opportunities as (
+opportunities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_enriched') }}
 ),
 

@@ -21,15 +21,15 @@
 {{ config(**replaced) }}
 {%- set as_of_month = "cast(" ~ dbt.date_trunc('month', crm_kpis.as_of_date()) ~ " as date)" %}
 
-with all_subscriptions as (
+with all_subscriptions as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_subscriptions_unioned') }}
 ),
 
-dates as (
+dates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('dim_date') }}
 ),
 
-fx_rates as (
+fx_rates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 

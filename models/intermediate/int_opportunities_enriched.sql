@@ -16,27 +16,27 @@
 {%- do replaced.update({'pre_hook': "{{ crm_kpis.delete_vanished_keys('opportunity_id', ref('int_opportunities_unioned')) }}"}) %}
 {{ config(**replaced) }}
 
-with all_opportunities as (
+with all_opportunities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_unioned') }}
 ),
 
-stages as (
+stages as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('opportunity_stages') }}
 ),
 
-accounts as (
+accounts as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_accounts_unioned') }}
 ),
 
-users as (
+users as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_users_unioned') }}
 ),
 
-leads as (
+leads as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_leads_unioned') }}
 ),
 
-fx_rates as (
+fx_rates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 

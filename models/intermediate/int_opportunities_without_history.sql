@@ -3,7 +3,7 @@
     version of them (SCD2 on updated_at), so their history exists from the first refresh on. -#}
 {{ config(materialized='view') }}
 
-with opportunities as (
+with opportunities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_unioned') }}
 ),
 

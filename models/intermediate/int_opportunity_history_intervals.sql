@@ -11,19 +11,19 @@
     landing time of the rows. -#}
 {{ config(**crm_kpis.incremental_replace_config(key='opportunity_id', partition='opportunity_bucket')) }}
 
-with history as (
+with history as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunity_history_unioned') }}
 ),
 
-opportunities as (
+opportunities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_unioned') }}
 ),
 
-stages as (
+stages as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('opportunity_stages') }}
 ),
 
-versions_without_history as (
+versions_without_history as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('snp_opportunity_versions') }}
 ),
 

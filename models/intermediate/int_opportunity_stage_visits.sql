@@ -17,7 +17,7 @@
 {{ config(**replaced) }}
 {{- crm_kpis.require_incremental_column('built_at') }}
 
-with all_intervals as (
+with all_intervals as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunity_history_intervals') }}
 ),
 
@@ -44,7 +44,7 @@ intervals as (
     where stage_order is not null
 ),
 
-stages as (
+stages as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('opportunity_stages') }}
 ),
 

@@ -16,16 +16,16 @@
 {%- do replaced.update({'pre_hook': "{{ crm_kpis.prune_pipeline_snapshots() }}"}) %}
 {{ config(**replaced) }}
 
-with intervals as (
+with intervals as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunity_history_intervals') }}
 ),
 
-opportunities as (
+opportunities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_enriched') }}
     where is_kpi_eligible
 ),
 
-fx_rates as (
+fx_rates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 

@@ -1,6 +1,6 @@
 {#- The calendar periods KPIs are reported by: every month, quarter and year of dim_date with its
     first and last day and the first day of its last month. Grain: period_grain x period_start. -#}
-with dates as (
+with dates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('dim_date') }}
 ),
 

@@ -2,7 +2,7 @@
     the calibrated win probability of its stage as learned at that snapshot
     (fct_insight_stage_win_probability, cut 'all') and the weighted amount at that probability beside
     the default one (the deal's own probability, else the stage default). -#}
-with snapshots as (
+with snapshots as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_pipeline_snapshots') }}
 ),
 

@@ -1,4 +1,4 @@
-with accounts as (
+with accounts as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_accounts_unioned') }}
 )
 

@@ -1,4 +1,4 @@
-with users as (
+with users as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_users_unioned') }}
 ),
 

@@ -1,18 +1,18 @@
 {#- What the KPIs exclude or cannot attribute, and why: one row per check with its row count.
     Zero-count checks are kept so a BI tool shows that the check ran. -#}
-with opportunities as (
+with opportunities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_enriched') }}
 ),
 
-deleted_records as (
+deleted_records as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_deleted_records_unioned') }}
 ),
 
-intervals as (
+intervals as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunity_history_intervals') }}
 ),
 
-account_mrr as (
+account_mrr as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_mrr_account_months') }}
 ),
 

@@ -12,7 +12,7 @@ with conversions as (
     {{ crm_kpis.rebuilt_since_last_build(ref('int_lead_conversions')) }}
 ),
 
-leads as (
+leads as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_leads_unioned') }}
 )
 

@@ -15,7 +15,7 @@ with opportunities as (
     {{ crm_kpis.rebuilt_since_last_build(ref('int_opportunities_enriched')) }}
 ),
 
-fx_rates as (
+fx_rates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_fx_rates_monthly') }}
 )
 

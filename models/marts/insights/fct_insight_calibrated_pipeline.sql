@@ -2,7 +2,7 @@
     (weighted_amount, as in fct_kpi_pipeline_value) and by the stage-to-win probabilities learned from
     closed deals up to the snapshot (calibrated_weighted_amount). Amounts add up within one
     snapshot_date, never across snapshots (pipeline is a stock). -#}
-with pipeline as (
+with pipeline as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_insight_pipeline_calibrated') }}
 )
 

@@ -6,12 +6,12 @@
     the period. error = forecast - actual, APE = |error| / actual, bias = error / actual; NULL when
     actual is 0, forecasts NULL when no snapshot precedes the period. Forecasts and actuals add up
     across owners; recompute the ratios after summing. -#}
-with pipeline as (
+with pipeline as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_insight_pipeline_calibrated') }}
     where is_month_end
 ),
 
-periods as (
+periods as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_forecast_periods') }}
 ),
 
@@ -34,7 +34,7 @@ forecasts as (
     group by periods.period_grain, periods.period_start, pipeline.owner_id
 ),
 
-actuals as (
+actuals as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_won_amount_by_period') }}
 ),
 

@@ -4,7 +4,7 @@
     has a rate of 67 % but an interval of roughly 21-94 %. Grain: period_month x lead_source x
     owner_id. Sum the counts for any roll-up, then divide; the interval of a roll-up comes from the
     summed counts (the dashboard and docs/kpis.md do so), never from averaging intervals. -#}
-with leads as (
+with leads as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_lead_conversions') }}
 ),
 

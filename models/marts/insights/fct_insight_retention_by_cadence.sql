@@ -6,11 +6,11 @@
     customer at the end of the quarter. Retention and churn with the Wilson interval, and gross and net
     revenue retention from the start customers' MRR. Grain: period_start x owner_id (account owner) x
     segment x cadence. Counts and MRR add up; divide after summing. -#}
-with customer_months as (
+with customer_months as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_customer_months') }}
 ),
 
-accounts as (
+accounts as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('dim_accounts') }}
 ),
 

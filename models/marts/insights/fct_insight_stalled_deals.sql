@@ -15,7 +15,7 @@ with open_now as (
     where snapshot_date = {{ crm_kpis.as_of_date() }}
 ),
 
-visits as (
+visits as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunity_stage_visits') }}
     where not is_skipped
 ),

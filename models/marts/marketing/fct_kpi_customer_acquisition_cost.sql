@@ -1,18 +1,18 @@
 {#- KPI 14, customer acquisition cost: defined in models/docs/kpi_definitions.md (doc `fct_kpi_customer_acquisition_cost`), the one home
     of its definition (also rendered into docs/kpis.md). -#}
-with spend as (
+with spend as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_acquisition_spend_unioned') }}
 ),
 
-first_won as (
+first_won as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_account_first_won') }}
 ),
 
-account_mrr as (
+account_mrr as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_mrr_account_months') }}
 ),
 
-fx_rates as (
+fx_rates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 

@@ -1,6 +1,6 @@
 {#- KPI 5, lead-to-customer rate: defined in models/docs/kpi_definitions.md (doc `fct_kpi_lead_to_customer`), the one home
     of its definition (also rendered into docs/kpis.md). -#}
-with leads as (
+with leads as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_lead_conversions') }}
 )
 

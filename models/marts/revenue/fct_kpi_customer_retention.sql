@@ -1,14 +1,14 @@
 {#- KPI 12, customer retention: defined in models/docs/kpi_definitions.md (doc `fct_kpi_customer_retention`), the one home
     of its definition (also rendered into docs/kpis.md). -#}
-with customer_months as (
+with customer_months as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_customer_months') }}
 ),
 
-accounts as (
+accounts as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('dim_accounts') }}
 ),
 
-periods as (
+periods as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_reporting_periods') }}
 ),
 

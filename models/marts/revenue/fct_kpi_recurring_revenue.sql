@@ -1,10 +1,10 @@
 {#- KPI 11, recurring revenue: defined in models/docs/kpi_definitions.md (doc `fct_kpi_recurring_revenue`), the one home
     of its definition (also rendered into docs/kpis.md). -#}
-with account_months as (
+with account_months as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_mrr_account_months') }}
 ),
 
-accounts as (
+accounts as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('dim_accounts') }}
 )
 

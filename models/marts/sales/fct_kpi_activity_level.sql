@@ -2,11 +2,11 @@
     of its definition (also rendered into docs/kpis.md). The counts per owner and period are int_activity_level_counts
     (incremental); the owner's team and the leaderboard rank are added here, every build, as a team or a count of one
     owner moves every rank of the team. -#}
-with counted as (
+with counted as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_activity_level_counts') }}
 ),
 
-users as (
+users as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('dim_users') }}
 )
 

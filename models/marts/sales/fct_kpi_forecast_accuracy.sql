@@ -1,23 +1,23 @@
 {#- KPI 10, forecast accuracy: defined in models/docs/kpi_definitions.md (doc `fct_kpi_forecast_accuracy`), the one home
     of its definition (also rendered into docs/kpis.md). -#}
-with snapshots as (
+with snapshots as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_pipeline_snapshots') }}
     where is_month_end
 ),
 
-submissions as (
+submissions as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_forecast_submissions_unioned') }}
 ),
 
-users as (
+users as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('dim_users') }}
 ),
 
-reporting_periods as (
+reporting_periods as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_forecast_periods') }}
 ),
 
-fx_rates as (
+fx_rates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 
@@ -63,7 +63,7 @@ latest_submissions as (
     where submission_rank = 1
 ),
 
-actuals as (
+actuals as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_won_amount_by_period') }}
 ),
 

@@ -1,15 +1,15 @@
 {#- KPI 6, funnel stage conversion: defined in models/docs/kpi_definitions.md (doc `fct_kpi_funnel_conversion`), the one home
     of its definition (also rendered into docs/kpis.md). -#}
-with intervals as (
+with intervals as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunity_history_intervals') }}
 ),
 
-opportunities as (
+opportunities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_enriched') }}
     where is_kpi_eligible
 ),
 
-stages as (
+stages as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('opportunity_stages') }}
 ),
 

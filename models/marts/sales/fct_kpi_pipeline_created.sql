@@ -11,7 +11,7 @@ with opportunities as (
     where is_kpi_eligible
 ),
 
-fx_rates as (
+fx_rates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_fx_rates_monthly') }}
 )
 

@@ -1,6 +1,6 @@
 {#- KPI 15, pipeline velocity: defined in models/docs/kpi_definitions.md (doc `fct_kpi_pipeline_velocity`), the one home
     of its definition (also rendered into docs/kpis.md). -#}
-with snapshots as (
+with snapshots as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_pipeline_snapshots') }}
 ),
 

@@ -1,19 +1,19 @@
 {#- KPI 13, quota attainment: defined in models/docs/kpi_definitions.md (doc `fct_kpi_quota_attainment`), the one home
     of its definition (also rendered into docs/kpis.md). -#}
-with quotas as (
+with quotas as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_quotas_unioned') }}
 ),
 
-opportunities as (
+opportunities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_enriched') }}
     where is_kpi_eligible and is_won
 ),
 
-users as (
+users as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('dim_users') }}
 ),
 
-fx_rates as (
+fx_rates as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_fx_rates_monthly') }}
 ),
 

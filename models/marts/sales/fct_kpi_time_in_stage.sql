@@ -1,11 +1,11 @@
 {#- KPI 3, time in stage: defined in models/docs/kpi_definitions.md (doc `fct_kpi_time_in_stage`), the one home
     of its definition (also rendered into docs/kpis.md). -#}
-with visits as (
+with visits as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunity_stage_visits') }}
     where not is_current
 ),
 
-opportunities as (
+opportunities as {{ crm_kpis.not_materialized() }} (
     select * from {{ ref('int_opportunities_enriched') }}
     where is_kpi_eligible
 ),
