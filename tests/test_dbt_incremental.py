@@ -565,6 +565,37 @@ def test_every_uniqueness_test_a_night_scopes_holds_the_replace_key(warehouses):
     assert checked == len(KEPT_ACROSS_BUILDS)
 
 
+def test_a_refresh_tests_the_union_views_on_the_rows_landed_since_its_last_publish(warehouses, tmp_path, monkeypatch):
+    """In a refresh's nightly build (CRM_KPIS_VALIDATED_THROUGH set) the key tests of a view over landed rows read the
+    keys landed since (macros/tests/where_subquery.sql, landed_rows_condition): a new row repeating an old lead's key
+    is found; a repeat that arrived with an old landing time (no landing writes one) is left to the full pass."""
+    copy = tmp_path / warehouses["nightly"].name
+    shutil.copy(warehouses["nightly"], copy)
+    with duckdb.connect(str(copy)) as connection:
+        landings = [moment for (moment,) in connection.execute("select distinct _loaded_at from raw.leads order by 1").fetchall()]
+        assert len(landings) >= 2  # the first landing and the night's
+        night = landings[-1]
+        # a repeat of an old lead landed tonight, and a repeat of another one written with its old landing time
+        connection.execute("""insert into raw.leads select * replace (cast(? as timestamp) as _loaded_at)
+            from raw.leads where lead_id = (select min(lead_id) from raw.leads where _loaded_at < ? and not coalesce(is_deleted, false))""",
+            [night, night])
+        connection.execute("""insert into raw.leads select * from raw.leads
+            where lead_id = (select max(lead_id) from raw.leads where _loaded_at < ? and not coalesce(is_deleted, false))""", [night])
+    through = (night - (night - landings[-2]) / 2).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with monkeypatch.context() as refresh:
+        refresh.setenv("CRM_KPIS_VALIDATED_THROUGH", through)
+        nightly = run_dbt(["build", "--select", "int_leads_unioned"], copy, quiet=True, as_of=AS_OF)
+    tests = data_tests_run(copy)
+    unique = tests["unique_int_leads_unioned_lead_id"]
+    assert f"loaded_at > cast('{through}' as timestamp)" in unique["sql"] and "lead_id in (select lead_id from" in unique["sql"]
+    assert all("loaded_at >" in test["sql"] for test in tests.values()), [name for name, test in tests.items() if "loaded_at >" not in test["sql"]]
+    assert nightly.returncode != 0 and "Failure in test unique_int_leads_unioned_lead_id" in nightly.stdout, nightly.stdout[-3000:]
+    assert "Got 1 result" in nightly.stdout, nightly.stdout[-3000:]
+    full = run_dbt(["test", "--select", "int_leads_unioned"], copy, quiet=True, as_of=AS_OF)
+    assert full.returncode != 0 and "Got 2 results" in full.stdout, full.stdout[-3000:]
+    assert not any("loaded_at >" in test["sql"] for test in data_tests_run(copy).values())
+
+
 def test_a_table_of_an_earlier_version_asks_for_a_full_refresh(warehouses):
     """An enriched-deals table built before it was incremental has no watermark column: the nightly build stops
     with a one-line error that says what to do, instead of a database error (run last of this module)."""
