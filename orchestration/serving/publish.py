@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,18 +157,18 @@ def serving_file_changes(serving_path: Path) -> list[dict[str, Any]] | None:
     previous = last_publish(serving_path)
     if previous is None or not previous.get("content_checksums"):
         return None
-    if _untouched_since(serving_path, previous["publish_id"]):
-        return [{"mart": mart, "published": recorded, "now": recorded, "intact": True, "publish_id": previous["publish_id"]}
-                for mart, recorded in sorted(previous["content_checksums"].items())]
-    changes = []
+    published = previous["content_checksums"]
+    now = dict(published) if _untouched_since(serving_path, previous["publish_id"]) else _served_checksums(serving_path, published)
+    return [{"mart": mart, "published": recorded, "now": now[mart], "intact": now[mart] == recorded,
+             "publish_id": previous["publish_id"]} for mart, recorded in sorted(published.items())]
+
+
+def _served_checksums(serving_path: Path, marts: Iterable[str]) -> dict[str, str]:
+    """The checksum of each of `marts` as the serving file holds it now ('missing' for one it lacks)."""
     with duckdb.connect(str(serving_path), read_only=True) as connection:
         present = {name for (name,) in connection.execute(
             "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
-        for mart, recorded in sorted(previous["content_checksums"].items()):
-            now = content_checksum(connection, f"marts.{mart}") if mart in present else "missing"
-            changes.append({"mart": mart, "published": recorded, "now": now, "intact": now == recorded,
-                            "publish_id": previous["publish_id"]})
-    return changes
+        return {mart: content_checksum(connection, f"marts.{mart}") if mart in present else "missing" for mart in marts}
 
 
 def withheld_columns(manifest_path: Path, serve_pii: bool) -> dict[str, list[str]]:
