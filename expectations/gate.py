@@ -215,7 +215,7 @@ def run_quality_gate(settings: Settings, run_id: str, manifest_path: Path) -> Ga
     """Validate every check of expectations/checks.py on the marts of the settings' engine; never raises
     for a data problem, reports it (an exception in a check is a failure). `manifest_path`: the manifest
     of the dbt build that made the marts."""
-    with open_engine(settings) as engine:
+    with open_engine(settings) as engine, engine.reading():
         return _run_quality_gate(settings, run_id, manifest_path, MartSource(engine))
 
 

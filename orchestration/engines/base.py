@@ -4,8 +4,9 @@ back as Arrow or DuckDB tables (for comparisons, and for publishing from the eng
 from __future__ import annotations
 
 import abc
+import contextlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -101,6 +102,12 @@ class Engine(abc.ABC):
                     connection.unregister("engine_table")
                 counts[f"{schema}.{table}"] = data.num_rows
         return counts
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Reads inside the block may share one connection; nothing is written through the engine meanwhile.
+        A no-op for an engine that keeps its connection open anyway."""
+        yield
 
     def close(self) -> None:  # noqa: B027 (a no-op for an engine that holds nothing)
         """Release connections and processes (idempotent)."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
@@ -17,6 +19,25 @@ class DuckDBEngine(Engine):
 
     def __init__(self, warehouse: Path) -> None:
         self.warehouse = warehouse
+        self._reader: duckdb.DuckDBPyConnection | None = None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read-only connection for the reads of the block (the gate reads a hundred frames, and each open
+        of the file costs ~25 ms, more on a large one), closed after it: outside it a reader holds nothing, so
+        dbt in another process, or a writer in this one, can open the file."""
+        if self._reader is not None:
+            yield
+            return
+        with read_only(self.warehouse) as connection:
+            self._reader = connection
+            try:
+                yield
+            finally:
+                self._reader = None
+
+    def _read(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return contextlib.nullcontext(self._reader) if self._reader is not None else read_only(self.warehouse)
 
     def copy_raw_tables(self, warehouse: Path, schemas: Iterable[str] | None = None) -> dict[str, int]:
         if warehouse.resolve() != self.warehouse.resolve():
@@ -29,15 +50,15 @@ class DuckDBEngine(Engine):
             }
 
     def table_names(self, schema: str) -> list[str]:
-        with read_only(self.warehouse) as connection:
+        with self._read() as connection:
             return duckdb_tables(connection, schema)
 
     def query_frame(self, sql: str) -> pd.DataFrame:
-        with read_only(self.warehouse) as connection:
+        with self._read() as connection:
             return connection.execute(sql).df()
 
     def read_table(self, schema: str, table: str, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
-        with read_only(self.warehouse) as connection:
+        with self._read() as connection:
             return connection.sql(select_sql(f'"{schema}"."{table}"', columns, where)).to_arrow_table()
 
     def drop_built_schemas(self, schemas: Iterable[str] = BUILT_SCHEMAS) -> None:
