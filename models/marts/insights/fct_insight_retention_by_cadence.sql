@@ -38,24 +38,18 @@ end_customers as (
     inner join customer_months on customer_months.month_start = quarters.end_month
 ),
 
-activities as (
-    select account_id, occurred_date, activity_type
+{# Each activity counted once, in the calendar quarter it fell in: a quarter's start customers read the quarter
+    before theirs by key. A range join of every activity with each quarter its account was a customer at the start
+    of multiplied the 50M activities of 10M opportunities by the quarters. #}
+activity_quarters as (
+    select
+        account_id,
+        cast({{ dbt.date_trunc('quarter', 'occurred_month') }} as date) as engagement_quarter_start,
+        count(*) as touch_count,
+        sum(case when activity_type in ('call', 'meeting') then 1 else 0 end) as check_in_count
     from {{ ref('int_activities_enriched') }}
     where not is_tombstone and is_completed and account_id is not null
-),
-
-engagement as (
-    select
-        start_customers.period_start,
-        start_customers.account_id,
-        count(activities.account_id) as touch_count,
-        sum(case when activities.activity_type in ('call', 'meeting') then 1 else 0 end) as check_in_count
-    from start_customers
-    inner join activities
-        on start_customers.account_id = activities.account_id
-        and activities.occurred_date >= start_customers.prior_quarter_start
-        and activities.occurred_date < start_customers.period_start
-    group by start_customers.period_start, start_customers.account_id
+    group by account_id, cast({{ dbt.date_trunc('quarter', 'occurred_month') }} as date)
 ),
 
 customers as (
@@ -64,8 +58,8 @@ customers as (
         start_customers.account_id,
         coalesce(accounts.owner_id, 'unassigned') as owner_id,
         coalesce(accounts.segment, 'unknown') as segment,
-        coalesce(engagement.touch_count, 0) as touch_count,
-        coalesce(engagement.check_in_count, 0) as check_in_count,
+        coalesce(activity_quarters.touch_count, 0) as touch_count,
+        coalesce(activity_quarters.check_in_count, 0) as check_in_count,
         end_customers.account_id is not null as is_retained,
         start_customers.start_mrr,
         end_customers.end_mrr
@@ -73,9 +67,9 @@ customers as (
     left join end_customers
         on start_customers.period_start = end_customers.period_start
         and start_customers.account_id = end_customers.account_id
-    left join engagement
-        on start_customers.period_start = engagement.period_start
-        and start_customers.account_id = engagement.account_id
+    left join activity_quarters
+        on start_customers.account_id = activity_quarters.account_id
+        and start_customers.prior_quarter_start = activity_quarters.engagement_quarter_start
     left join accounts on start_customers.account_id = accounts.account_id
 ),
 
