@@ -66,7 +66,7 @@ lint: install
 	$(VENV_BIN)/sqlfluff lint models tests/dbt macros
 
 test: install-engines lint
-	$(VENV_BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(VENV_BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # 100k, 1M and 10M opportunities (about an hour and ~15 GB of scratch in data/bench), then 100k on DuckDB,
 # Postgres and Spark side by side (about another hour, most of it Spark's); writes docs/benchmarks.md

@@ -39,6 +39,19 @@ def warehouse(tmp_path: Path) -> Warehouse:
     return Warehouse(tmp_path)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heaviest modules first (`pytestmark = pytest.mark.seconds(n)`), the rest in file order. `make test`
+    hands whole files to its two workers in this order (--dist loadfile --no-loadscope-reorder): xdist's own
+    order, most tests first, started the few long refresh and engine files last, and the suite waited minutes
+    on one worker's tail. The sort is stable, so a module keeps the order pytest gave its tests."""
+    def seconds(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("seconds")
+        return float(marker.args[0]) if marker else 0.0
+
+    items.sort(key=lambda item: -seconds(item))
+
+
 
 # --- engines: real servers, each data set built once per engine and per test process --------------------
 

@@ -17,10 +17,11 @@ from orchestration.engines.local_postgres import LocalPostgres
 from orchestration.engines.parity import compare_tables
 from orchestration.settings import SparkConfig
 
-# Spark's builds here run no data tests: each is a Spark job (~550 of them, minutes of the suite), and they hold
-# nothing an engine decides that the marts compared across engines do not; the Spark refresh
-# (tests/test_engine_refresh.py) runs every data test on Spark, with the gate.
-BUILD_EXCLUDES = {"spark": ("--exclude", "resource_type:test")}
+# Spark's builds here run no data tests and no unit tests: each is a Spark job (~550 data tests, minutes of the
+# suite; the 5 unit tests a seventh of a build), and they hold nothing an engine decides that the marts compared
+# across engines do not; the Spark refresh (tests/test_engine_refresh.py) runs every data and unit test on Spark,
+# with the gate.
+BUILD_EXCLUDES = {"spark": ("--exclude", "resource_type:test", "resource_type:unit_test")}
 
 
 def engines_under_test() -> list[str]:

@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
+
+pytestmark = pytest.mark.seconds(80)
 
 PROJECT = Path(__file__).parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "superoffice"

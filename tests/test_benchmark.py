@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench.run import main
+
+pytestmark = pytest.mark.seconds(100)
 
 
 def test_small_benchmark_runs_and_three_implementations_agree(tmp_path):

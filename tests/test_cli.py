@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.seconds(80)
+
 CLI = str(Path(sys.executable).parent / "crm-kpis")
 
 

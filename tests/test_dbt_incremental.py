@@ -18,6 +18,8 @@ from orchestration.landing import land_directory
 from orchestration.serving.client_format import storage_version_number
 from orchestration.serving.publish import publish, replace_keys, serving_file_changes
 
+pytestmark = pytest.mark.seconds(210)
+
 AS_OF = date(2026, 6, 30)
 SEEDS = Path(__file__).parent.parent / "seeds"
 INCREMENTAL_MODELS = ("int_opportunity_history_intervals", "int_activities_enriched", "int_opportunity_stage_visits",

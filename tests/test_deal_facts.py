@@ -16,6 +16,8 @@ from orchestration.generator import GeneratorSettings, generate_landing
 from orchestration.landing import land_directory
 from tests.exact_rows import assert_rows
 
+pytestmark = pytest.mark.seconds(90)
+
 HAND_MADE = Path(__file__).parent / "fixtures" / "hand_made"
 
 # (KPI table, its parts, the same parts as a sum over the facts)

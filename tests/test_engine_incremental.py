@@ -24,6 +24,8 @@ from orchestration.engines.parity import compare_tables
 from orchestration.landing import land_directory
 from tests.engine_builds import engines_under_test
 
+pytestmark = pytest.mark.seconds(140)
+
 FIXTURE = Path(__file__).parent / "fixtures" / "hand_made"
 AS_OF = date(2025, 6, 15)
 MODELS = ("int_activities_enriched", "int_opportunity_history_intervals", "int_opportunity_stage_visits",

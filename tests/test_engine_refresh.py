@@ -27,6 +27,8 @@ from orchestration.generator import GeneratorSettings, generate_landing
 from orchestration.settings import Settings
 from tests.engine_builds import engines_under_test
 
+pytestmark = pytest.mark.seconds(445)
+
 AS_OF = date(2026, 6, 30)
 CLI = str(Path(sys.executable).parent / "crm-kpis")
 ENGINES = [name for name in engines_under_test() if name != "duckdb"]

@@ -13,9 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from orchestration.dbt.runner import run_dbt
 from orchestration.landing import land_directory
+
+pytestmark = pytest.mark.seconds(60)
 
 USERS = "user_id,full_name,team,updated_at\nU1,Ada,North,2025-01-01 00:00:00\n"
 ACCOUNTS = "account_id,account_name,segment,created_at,updated_at\nA1,Acme,SMB,2025-01-01 00:00:00,2025-01-01 00:00:00\n"

@@ -32,6 +32,8 @@ from orchestration.landing import land_directory
 from tests.engine_builds import assert_marts_equal, engines_under_test
 from tests.exact_rows import assert_rows, rows
 
+pytestmark = pytest.mark.seconds(210)
+
 FIXTURE = Path(__file__).parent / "fixtures" / "hand_made"
 AS_OF = date(2025, 6, 15)
 

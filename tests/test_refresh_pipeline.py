@@ -20,6 +20,8 @@ import pytest
 
 from orchestration.generator import GeneratorSettings, generate_landing
 
+pytestmark = pytest.mark.seconds(380)
+
 AS_OF = date(2026, 6, 30)
 READER = """
 import sys, time, duckdb
@@ -128,9 +130,7 @@ def scenario(tmp_path_factory):
     scenario.results["reader_exit"] = reader.returncode
     published = sha256(scenario.serving)
 
-    # defect 1: stale data (nothing landed for 92 days before the build date)
-    scenario.results["stale"] = scenario.refresh(CRM_KPIS_AS_OF_DATE="2026-09-30")
-    scenario.results["stale_unchanged"] = sha256(scenario.serving) == published
+    # (stale data, which the freshness check blocks, is planted in tests/test_refresh_trust.py, through the CLI)
 
     # not a defect that blocks: an opportunity owned by a rep missing from the users table publishes,
     # with a warning (the owner relationship is a dbt test of severity warn, and so is its gate check)
@@ -142,7 +142,7 @@ def scenario(tmp_path_factory):
     scenario.results["orphan_unchanged"] = sha256(scenario.serving) == published
     published = sha256(scenario.serving)
 
-    # defect 3: a half-empty load (half the opportunities deleted at the source); the orphan is taken back
+    # defect 1: a half-empty load (half the opportunities deleted at the source); the orphan is taken back
     scenario.land_file("opportunities", "half.parquet", """
         select * exclude (_source_file, _source_line, _load_id, _loaded_at)
             replace (true as is_deleted, updated_at + interval 1 second as updated_at)
@@ -150,7 +150,7 @@ def scenario(tmp_path_factory):
     scenario.results["half"] = scenario.refresh()
     scenario.results["half_unchanged"] = sha256(scenario.serving) == published
 
-    # defect 4: a dbt test (error severity) fails: a quota for a rep who does not exist; the half load is undone
+    # defect 2: a dbt test (error severity) fails: a quota for a rep who does not exist; the half load is undone
     scenario.land_file("opportunities", "restore.parquet", """
         select * exclude (_source_file, _source_line, _load_id, _loaded_at)
             replace (false as is_deleted, updated_at + interval 1 second as updated_at)
@@ -280,15 +280,11 @@ def test_a_reader_holding_the_serving_file_never_blocks_a_refresh(scenario):
     assert int(out.split()[-1]) > 10, "the reader kept reading during the refresh"
 
 
-@pytest.mark.parametrize("defect, failed_check", [
-    ("stale", "freshness: the data is older than 3 days at the build date 2026-09-30"),
-    ("half", "vs_published"),
-])
-def test_the_gate_blocks_publishing_and_keeps_the_serving_file(scenario, defect, failed_check):
-    summary = scenario.results[defect]
+def test_the_gate_blocks_publishing_and_keeps_the_serving_file(scenario):
+    summary = scenario.results["half"]
     assert not summary.published
-    assert scenario.results[f"{defect}_unchanged"], "the serving file changed"
-    assert any(failed_check in check for check in summary.failed_checks), [check[:90] for check in summary.failed_checks]
+    assert scenario.results["half_unchanged"], "the serving file changed"
+    assert any("vs_published" in check for check in summary.failed_checks), [check[:90] for check in summary.failed_checks]
 
 
 def test_an_orphan_owner_publishes_with_a_warning(scenario):
@@ -297,11 +293,6 @@ def test_an_orphan_owner_publishes_with_a_warning(scenario):
     assert any(warning.startswith("great_expectations_warnings on marts.fct_kpi_win_rate") and "owner_id" in warning
                for warning in summary.warnings), summary.warnings
     assert any("relationships_fct_kpi_win_rate_owner_id" in warning and "(dbt test)" in warning for warning in summary.warnings)
-
-
-def test_a_stale_refresh_says_which_setting_to_change(scenario):
-    freshness = next(check for check in scenario.results["stale"].failed_checks if check.startswith("freshness"))
-    assert "files opportunities.updated_at" in freshness and "CRM_KPIS_AS_OF_DATE" in freshness
 
 
 def test_a_failing_dbt_test_blocks_publishing(scenario):

@@ -19,6 +19,8 @@ import pytest
 
 from orchestration.generator import GeneratorSettings, generate_landing
 
+pytestmark = pytest.mark.seconds(330)
+
 AS_OF = date(2026, 6, 30)
 CLI = str(Path(sys.executable).parent / "crm-kpis")
 PATIENCE_SECONDS = 600  # how long to wait for a process to reach a state: generous, the machine may be busy
@@ -139,22 +141,42 @@ def test_the_serving_file_is_read_only_and_holds_no_email(killed_and_rerun):
     assert "email" not in [name for (name, *_) in duckdb.sql(f"describe select * from '{served.parent}/parquet/current/dim_users.parquet'").fetchall()]
 
 
-def test_a_failed_refresh_prints_no_stack_frames(killed_and_rerun, tmp_path):
+def test_a_stale_refresh_is_blocked_says_which_setting_to_change_and_prints_no_stack_frames(killed_and_rerun, tmp_path):
+    """Nothing landed for four months before the build date: the freshness check fails the gate, nothing is
+    published, and the check says which source is old and which setting moves the build date."""
     home = killed_and_rerun["home"]
+    served = sha256(serving(home))
     stale = subprocess.run([CLI, "refresh"], env=environment(home, CRM_KPIS_AS_OF_DATE="2026-10-30"), capture_output=True, text=True)
     assert stale.returncode == 1
     output = stale.stdout + stale.stderr
     assert "Traceback" not in output and "Stack Trace" not in output and 'File "' not in output
     assert stale.stderr.strip().splitlines()[-1] == "crm-kpis refresh: error: the refresh did not publish (see the failed steps and checks above)"
-    assert "failed check   freshness" in stale.stdout
+    [freshness] = [line for line in stale.stdout.splitlines() if line.strip().startswith("failed check   freshness")]
+    assert "the data is older than 3 days at the build date 2026-10-30" in freshness, freshness
+    assert "files opportunities.updated_at" in freshness and "CRM_KPIS_AS_OF_DATE" in freshness, freshness
+    assert sha256(serving(home)) == served, "a blocked refresh changed the serving file"
 
 
 @pytest.fixture(scope="module")
 def tampered_then_refreshed(killed_and_rerun):
-    """A BI client that opened the serving file without read_only deletes rows; the next refresh."""
+    """A BI client that opened the serving file without read_only deletes rows; then a Nordic export whose amount
+    is written with a decimal point, and an account file whose name is not UTF-8, land beside good files; one
+    refresh (serving personal data) takes in both."""
     home = killed_and_rerun["home"]
     with duckdb.connect(str(serving(home))) as connection:  # root ignores the file mode: the checksum must catch it
         deleted = connection.execute("delete from marts.fct_kpi_win_rate where won_count > 0").fetchone()[0]
+    landing = home / "landing"
+    (landing / "opportunities" / "_options.toml").write_text('decimal_separator = ","\ndelimiter = ";"\n')
+    (landing / "opportunities" / "nordic.csv").write_text(
+        "opportunity_id;account_id;owner_id;stage;amount;currency;created_at;closed_at;is_closed;is_won;updated_at\n"
+        "O-NORDIC-1;{account};{owner};Closed Won;5140.00;EUR;2026-06-01 09:00:00;2026-06-27 09:00:00;true;true;2026-06-29 09:00:00\n"
+        "O-NORDIC-2;{account};{owner};Closed Won;1.234,50;EUR;2026-06-01 09:00:00;2026-06-27 09:00:00;true;true;2026-06-29 09:00:00\n"
+        .format(**dict(zip(("account", "owner"), query(home_warehouse(home), "select account_id, owner_id from raw.opportunities limit 1")[0]))),
+        encoding="cp1252")
+    accounts = os.path.join(os.fsencode(landing / "accounts"), b"kunder-\xe6\xf8\xe5.csv")
+    with open(accounts, "wb") as handle:
+        handle.write("account_id,account_name,industry,segment,country,created_at,updated_at\n"
+                     "A-KUNDE,Kunde ÆØÅ A/S,Software,SMB,DK,2026-06-01 09:00:00,2026-06-29 09:00:00\n".encode())
     refreshed = subprocess.run([CLI, "refresh"], env=environment(home, CRM_KPIS_SERVE_PII="1"), capture_output=True, text=True)
     return {"home": home, "deleted": deleted, "refreshed": refreshed}
 
@@ -163,7 +185,7 @@ def test_a_tampered_serving_file_is_reported_and_replaced(tampered_then_refreshe
     refreshed = tampered_then_refreshed["refreshed"]
     assert tampered_then_refreshed["deleted"] > 0
     assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
-    warning = next(line for line in refreshed.stdout.splitlines() if line.strip().startswith("warning"))
+    [warning] = [line for line in refreshed.stdout.splitlines() if line.strip().startswith("warning") and "serving_file_intact" in line]
     assert "serving_file_intact: the serving file was changed after publish" in warning
     assert "marts.fct_kpi_win_rate" in warning and "this publish replaced it" in warning
     assert "fct_kpi_average_deal_size" not in warning
@@ -180,30 +202,9 @@ def test_personal_data_is_served_only_when_asked(tampered_then_refreshed):
     assert query(served, "select withheld_columns from meta.publish_log order by published_at desc limit 1") == [("{}",)]
 
 
-@pytest.fixture(scope="module")
-def bad_files_refreshed(tampered_then_refreshed):
-    """A Nordic export whose amount is written with a decimal point, and an account file whose name is
-    not UTF-8, land beside good files in one refresh."""
+def test_a_mis_typed_amount_never_reaches_the_published_marts(tampered_then_refreshed):
     home = tampered_then_refreshed["home"]
-    landing = home / "landing"
-    (landing / "opportunities" / "_options.toml").write_text('decimal_separator = ","\ndelimiter = ";"\n')
-    (landing / "opportunities" / "nordic.csv").write_text(
-        "opportunity_id;account_id;owner_id;stage;amount;currency;created_at;closed_at;is_closed;is_won;updated_at\n"
-        "O-NORDIC-1;{account};{owner};Closed Won;5140.00;EUR;2026-06-01 09:00:00;2026-06-27 09:00:00;true;true;2026-06-29 09:00:00\n"
-        "O-NORDIC-2;{account};{owner};Closed Won;1.234,50;EUR;2026-06-01 09:00:00;2026-06-27 09:00:00;true;true;2026-06-29 09:00:00\n"
-        .format(**dict(zip(("account", "owner"), query(home_warehouse(home), "select account_id, owner_id from raw.opportunities limit 1")[0]))),
-        encoding="cp1252")
-    accounts = os.path.join(os.fsencode(landing / "accounts"), b"kunder-\xe6\xf8\xe5.csv")
-    with open(accounts, "wb") as handle:
-        handle.write("account_id,account_name,industry,segment,country,created_at,updated_at\n"
-                     "A-KUNDE,Kunde ÆØÅ A/S,Software,SMB,DK,2026-06-01 09:00:00,2026-06-29 09:00:00\n".encode())
-    refreshed = subprocess.run([CLI, "refresh"], env=environment(home, CRM_KPIS_SERVE_PII="1"), capture_output=True, text=True)
-    return {"home": home, "refreshed": refreshed}
-
-
-def test_a_mis_typed_amount_never_reaches_the_published_marts(bad_files_refreshed):
-    home = bad_files_refreshed["home"]
-    assert bad_files_refreshed["refreshed"].returncode == 0, bad_files_refreshed["refreshed"].stdout + bad_files_refreshed["refreshed"].stderr
+    assert tampered_then_refreshed["refreshed"].returncode == 0, tampered_then_refreshed["refreshed"].stdout + tampered_then_refreshed["refreshed"].stderr
     assert query(home_warehouse(home), "select line, column_name, value, reason from raw._rejects where file_path = 'opportunities/nordic.csv'") == [
         (2, "amount", "5140.00", "written with a decimal point, but the file's decimal separator is ','")]
     assert [(opportunity, float(amount)) for opportunity, amount in query(
@@ -216,8 +217,8 @@ def test_a_mis_typed_amount_never_reaches_the_published_marts(bad_files_refreshe
     assert round(latest - previous, 2) == 1234.5
 
 
-def test_a_badly_named_file_lands_beside_the_good_ones(bad_files_refreshed):
-    home = bad_files_refreshed["home"]
+def test_a_badly_named_file_lands_beside_the_good_ones(tampered_then_refreshed):
+    home = tampered_then_refreshed["home"]
     assert query(serving(home), "select account_name from marts.dim_accounts where account_id = 'A-KUNDE'") == [("Kunde ÆØÅ A/S",)]
     assert query(home_warehouse(home), "select file_path, status from raw._landed_files where table_name = 'accounts' and file_path like '%kunder%'") == [
         ("accounts/kunder-\\xe6\\xf8\\xe5.csv", "landed")]

@@ -23,6 +23,8 @@ from orchestration.serving.semantic_manifest import published_semantic_manifest
 from tests.exact_rows import same
 from tests.published_fixture import Published, build_and_publish
 
+pytestmark = pytest.mark.seconds(100)
+
 CLI = str(Path(sys.executable).parent / "crm-kpis")
 Q1, Q2 = "2025-01-01", "2025-04-01"
 

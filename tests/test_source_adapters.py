@@ -42,6 +42,8 @@ from orchestration.landing import land_directory
 from orchestration.landing.source_tables import load_source_tables
 from tests.engine_builds import assert_marts_equal, engines_under_test
 
+pytestmark = pytest.mark.seconds(305)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 ADAPTERS = ("salesforce", "hubspot", "superoffice")
 AS_OF = date(2025, 6, 30)
