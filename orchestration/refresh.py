@@ -4,7 +4,6 @@ in the home's Dagster instance (so the UI shows it), with progress per step and 
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,23 +45,13 @@ def run_refresh(settings: Settings, full: bool = False) -> RefreshSummary:
         return _run_refresh_job(settings, full)
 
 
-def _dbt_test_descriptions(settings: Settings) -> dict[str, str]:
-    """Test name -> its description in the YAML (what a failure means), for the summary."""
-    from orchestration.defs.dbt.project import manifest_path
-
-    manifest = json.loads(manifest_path(settings).read_text())
-    return {node["name"]: node["description"] for node in manifest["nodes"].values()
-            if node["resource_type"] == "test" and node.get("description")}
-
-
 def _run_refresh_job(settings: Settings, full: bool) -> RefreshSummary:
     import dagster as dg
 
-    from expectations.checks import gate_checks
     from expectations.gate import GateReport
-    from expectations.manifest_rules import read_rules
+    from orchestration.dbt.outcomes import failed_nodes, read_outcomes, warned_nodes
     from orchestration.defs.automation import full_refresh_tags
-    from orchestration.defs.dbt.project import manifest_path
+    from orchestration.defs.dbt.assets import run_folder
     from orchestration.defs.definitions import build_definitions
     from orchestration.defs.publish import PUBLISHED_MARTS_KEY
     from orchestration.serving.publish import last_publish
@@ -90,17 +79,10 @@ def _run_refresh_job(settings: Settings, full: bool) -> RefreshSummary:
         summary.data_docs = report.data_docs
         summary.failed_checks = [outcome.describe() for outcome in report.failed]
         summary.warnings = [outcome.describe() for outcome in report.warnings]
-    # the gate's own checks are described by its report above; every other check is a dbt test
-    gate_check_names = {check.name for check in gate_checks(read_rules(manifest_path(settings)))}
-    descriptions = _dbt_test_descriptions(settings)
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed and evaluation.check_name not in gate_check_names:
-            meaning = descriptions.get(evaluation.check_name)
-            target = f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()} (dbt test)"
-            if evaluation.severity == dg.AssetCheckSeverity.WARN:
-                summary.warnings.append(target + (f": {meaning}" if meaning else ""))
-            else:
-                summary.failed_checks.append(target + (f": {meaning}" if meaning else ""))
+    # the dbt build's failed and warned tests (and any model that failed), from its run folder
+    outcomes = read_outcomes(run_folder(settings, result.run_id))
+    summary.failed_checks += [outcome.describe() for outcome in failed_nodes(outcomes)]
+    summary.warnings += [outcome.describe() for outcome in warned_nodes(outcomes)]
     if published:
         summary.serving_file = settings.serving_file
         summary.row_counts = (last_publish(summary.serving_file) or {}).get("row_counts", {})

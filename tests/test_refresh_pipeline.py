@@ -182,8 +182,8 @@ def test_definitions_load_with_every_part(definitions):
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {"great_expectations", "great_expectations_warnings", "cross_kpi_consistency", "row_counts_vs_published",
             "bookings_vs_published", "freshness", "serving_file_intact"} <= checks
-    # dbt tests are asset checks too
-    assert any(name.startswith("unique_combination_fct_kpi_win_rate") for name in checks)
+    # dbt's tests run in the dbt step, not as asset checks (each would be events in the run's storage)
+    assert not any(name.startswith("unique_combination_fct_kpi_win_rate") for name in checks)
     assert {schedule.name for schedule in defs.schedules} == {"nightly_refresh"}
     assert {sensor.name for sensor in defs.sensors} == {"new_landing_files", "report_failed_refresh"}
 
@@ -299,12 +299,23 @@ def test_a_failing_dbt_test_blocks_publishing(scenario):
     summary = scenario.results["dbt_failure"]
     assert not summary.published and scenario.results["dbt_failure_unchanged"]
     assert any("warehouse_models" in step for step in summary.failed_steps), summary
+    # the summary names the failed test, its model and what it means; so does the step's failure (UI, report)
+    failed_tests = [check for check in summary.failed_checks if "(dbt test)" in check]
+    assert failed_tests and all("user_id" in check and " on " in check for check in failed_tests), summary.failed_checks
+    import dagster as dg
+
+    from orchestration.defs.automation import step_failure_reason
+
+    instance = dg.DagsterInstance.from_config(str(scenario.home / ".dagster_home"))
+    steps = [entry.dagster_event for entry in instance.all_logs(summary.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)]
+    [reason] = [step_failure_reason(step) for step in steps if "warehouse_models" in step.step_key]
+    assert reason.startswith("warehouse_models: dbt build failed: ") and all(check in reason for check in failed_tests), reason
     report = (scenario.home / "quality" / "failures")
     # the run-failure sensor only runs under the daemon; the report writer it calls is checked directly
     from orchestration.defs.failure_report import write_failure_report
 
-    path = write_failure_report(scenario.home / "quality", summary.run_id, "dbt build failed", summary.failed_steps)
-    assert path.parent == report and "warehouse_models" in path.read_text()
+    path = write_failure_report(scenario.home / "quality", summary.run_id, reason, summary.failed_steps)
+    assert path.parent == report and "warehouse_models" in path.read_text() and failed_tests[0] in path.read_text()
 
 
 def test_the_gate_validates_a_large_mart_in_parts_exactly(scenario, tmp_path):

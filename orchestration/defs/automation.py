@@ -84,12 +84,22 @@ def landing_sensor(settings: Settings, job: UnresolvedAssetJobDefinition) -> dg.
     return new_landing_files
 
 
+def step_failure_reason(event: dg.DagsterEvent) -> str:
+    """What a failed step said: a dg.Failure's description (the dbt step's names each failed test), else its error."""
+    data = event.step_failure_data
+    user = data.user_failure_data
+    reason = user.description if user and user.description else (data.error.message if data.error else "")
+    return f"{event.step_key}: {reason.strip()}"
+
+
 def failure_sensor(settings: Settings, job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
     @dg.run_failure_sensor(name="report_failed_refresh", monitored_jobs=[job], default_status=dg.DefaultSensorStatus.RUNNING,
                            description="Reports a failed refresh: which step, and why (quality/failures/latest.txt).")
     def report_failed_refresh(context: dg.RunFailureSensorContext) -> None:
-        path = write_failure_report(settings.quality, context.dagster_run.run_id, context.failure_event.message or "",
-                                    [event.step_key or "" for event in context.get_step_failure_events()])
+        steps = context.get_step_failure_events()
+        path = write_failure_report(settings.quality, context.dagster_run.run_id,
+                                    "\n".join([context.failure_event.message or "", *(step_failure_reason(event) for event in steps)]).strip(),
+                                    [event.step_key or "" for event in steps])
         context.log.error(f"refresh {context.dagster_run.run_id} failed; report: {path}")
 
     return report_failed_refresh

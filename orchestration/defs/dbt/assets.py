@@ -1,4 +1,10 @@
-"""The dbt models as assets and their tests as asset checks: one `dbt build` per refresh."""
+"""The dbt models as assets: one `dbt build` per refresh, its tests included.
+
+The dbt tests are not Dagster asset checks: with ~560 of them, each check was two events written to the
+instance's SQLite storage at run creation and again as it ran (about 15 s of a small refresh's 80 s, and
+the same at every launch from the UI, dagster-io/dagster#33831). A failed test fails this step, with the
+tests and what each means in its message; the refresh summary names them too (orchestration/dbt/outcomes.py).
+The marts' rules are asset checks still, as the quality gate's (expectations/)."""
 
 
 # no `from __future__ import annotations`: Dagster reads the context parameter's annotation at definition time
@@ -11,6 +17,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.dbt.outcomes import failed_nodes, read_outcomes, warned_nodes
 from orchestration.dbt.runner import dbt_cli_arguments, engine_environment
 from orchestration.defs.automation import is_full_refresh
 from orchestration.defs.dbt.translator import WarehouseTranslator
@@ -51,16 +58,16 @@ def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefini
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+        dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=False)),
         required_resource_keys={"dbt", "warehouse_lock"},
     )
     def warehouse_models(context: dg.AssetExecutionContext) -> Iterator[Any]:
-        """`dbt build`: seeds, staging, intermediate and marts with their tests (as asset checks)."""
+        """`dbt build`: seeds, staging, intermediate and marts with their tests."""
         _remove_old_run_folders(settings)
         full = is_full_refresh(context.run.tags)
         kind = "a full refresh: every model rebuilt from all history" if full else f"{models} models with their tests"
         say(f"building the dbt models (dbt build: {kind})")
-        built = tested = failed_tests = 0
+        built = 0
         dbt: DbtCliResource = context.resources.dbt
         folder = run_folder(settings, context.run.run_id)
         _seed_partial_parse(settings, folder)
@@ -68,18 +75,26 @@ def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefini
         # (an environment variable, not a dbt var: a var that changes each night would cost a full parse each night)
         through = None if full else validated_through(settings.serving_file)
         with engine_environment(settings, {VALIDATED_THROUGH_VARIABLE: through or ""}):
-            for event in dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_cli_arguments(settings)], context=context,
-                                 target_path=folder).stream():
+            invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_cli_arguments(settings)], context=context,
+                                 target_path=folder, raise_on_error=False)
+            for event in invocation.stream():
+                # a test's result comes as an observation of its model: not stored (see the module's docstring)
                 if isinstance(event, (dg.Output, dg.AssetMaterialization)):
                     built += 1
                     name = getattr(event, "output_name", None) or event.asset_key.to_user_string()
                     say(f"  dbt {built} of {models} models: {name}")
-                elif isinstance(event, dg.AssetCheckResult):
-                    tested += 1
-                    if not event.passed:
-                        failed_tests += 1
-                        say(f"  dbt test FAILED: {event.check_name} on {event.asset_key.to_user_string()}")
-                yield event
-        say(f"dbt build done: {built} models, {tested} tests ({failed_tests} failed)")
+                    yield event
+        outcomes = read_outcomes(folder)
+        broken, warnings = failed_nodes(outcomes), warned_nodes(outcomes)
+        for outcome in broken:
+            say(f"  dbt FAILED: {outcome.describe()}")
+        tests = sum(1 for outcome in outcomes if outcome.is_test)
+        say(f"dbt build done: {built} models, {tests} tests ({sum(1 for o in broken if o.is_test)} failed, {len(warnings)} warned)")
+        if not invocation.is_successful():
+            raise dg.Failure(
+                description="dbt build failed: " + ("; ".join(outcome.describe() for outcome in broken)
+                                                    or f"dbt exited with an error; its log is {folder / 'dbt.log'}"),
+                metadata={"failed": [outcome.describe() for outcome in broken], "warned": [outcome.describe() for outcome in warnings],
+                          "dbt log": str(folder / "dbt.log")})
 
     return warehouse_models
