@@ -3,11 +3,11 @@ readers, the raw tables copied onto the engine, dbt built there, Great Expectati
 the marts swapped in as the engine's schema `published` and served from there (serving file + Parquet,
 publish_log naming the engine).
 
-On Postgres a second refresh whose gate fails then leaves both the engine's published marts and the
-serving file as they were. On Spark, where a refresh costs minutes of Spark jobs (one per model and data
-test), the failed gate is not repeated (it is the same blocking check in the same job on every engine);
-instead the publish step itself is exercised again: each publish repoints the views of `published` to a
-new version and keeps one older version for slow readers."""
+A refresh whose gate fails is not repeated here: the gate and the publish after it are the same steps of the
+same job on every engine, and an engine's `published` schema is written by the publish step alone, which a
+failed blocking check never starts (tests/test_refresh_pipeline.py and tests/test_refresh_trust.py plant the
+failures on DuckDB). On Spark the publish step itself is exercised again: each publish repoints the views of
+`published` to a new version and keeps one older version for slow readers."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from orchestration.generator import GeneratorSettings, generate_landing
 from orchestration.settings import Settings
 from tests.engine_builds import engines_under_test
 
-pytestmark = pytest.mark.seconds(445)
+pytestmark = pytest.mark.seconds(380)
 
 AS_OF = date(2026, 6, 30)
 CLI = str(Path(sys.executable).parent / "crm-kpis")
@@ -58,7 +58,7 @@ def published_on_engine(settings: Settings) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_refresh_publishes_from_the_engine_and_a_failed_gate_keeps_what_was_published(engine, tmp_path, request):
+def test_refresh_publishes_from_the_engine(engine, tmp_path, request):
     postgres = request.getfixturevalue("postgres_server").settings if engine == "postgres" else {}
     if engine == "spark":
         # one Spark session per process: the engine builds' session (another metastore) must not answer for this home's
@@ -86,17 +86,6 @@ def test_refresh_publishes_from_the_engine_and_a_failed_gate_keeps_what_was_publ
 
     if engine == "spark":
         assert_spark_publishes_repoint_views(settings, sorted(published))
-        return
-
-    # a year later nothing new came: the freshness check fails, nothing is published anywhere
-    stale = subprocess.run([CLI, "refresh"], env={**variables, "CRM_KPIS_AS_OF_DATE": "2027-06-30"}, capture_output=True, text=True)
-    assert stale.returncode == 1, stale.stdout[-4000:] + stale.stderr[-4000:]
-    assert "failed check   freshness" in stale.stdout
-    assert served(home) == (log, marts)
-    again = published_on_engine(settings)
-    assert set(again) == set(published)
-    for mart in ("fct_kpi_win_rate", "fct_kpi_customer_retention"):
-        assert compare_tables(mart, published[mart], again[mart]).equal
 
 
 def assert_spark_publishes_repoint_views(settings: Settings, marts: list[str]) -> None:
