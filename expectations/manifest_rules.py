@@ -14,6 +14,8 @@ from typing import Any
 
 MARTS_SCHEMA = "marts"
 CROSS_KPI_TAG = "cross_kpi"
+# the marts' generic tests (dbt_project.yml, data_tests): the gate checks them, so a refresh's dbt build leaves them out
+GATE_RULE_TAG = "gate_rule"
 # the generic dbt tests the gate can express in Great Expectations
 TRANSLATED_TESTS = {"unique", "not_null", "unique_combination", "between", "relationships", "accepted_values"}
 REF = re.compile(r"""ref\(\s*['"](\w+)['"]\s*\)""")
@@ -100,6 +102,9 @@ def read_rules(manifest_path: Path, dbt_vars: Mapping[str, Any] | None = None) -
         metadata = node.get("test_metadata")
         if metadata:
             mart = mart_ids.get(node.get("attached_node") or "")
+            if mart is None and GATE_RULE_TAG in node["config"].get("tags", []):
+                raise RuleError(f"dbt test {node['name']} is tagged {GATE_RULE_TAG} (a refresh's dbt build leaves it to the quality "
+                                "gate) but tests no mart, so nothing would check it: move it out of models/marts")
             if mart is None:
                 continue
             if metadata["name"] not in TRANSLATED_TESTS:

@@ -100,6 +100,27 @@ def test_manifest_holds_the_expected_tests_per_mart(built_warehouse):
     assert {source["source_name"] for source in manifest["sources"].values()} == {"files"}
 
 
+def test_a_refresh_leaves_exactly_the_marts_generic_tests_to_the_gate(built_warehouse, tmp_path):
+    """A refresh's dbt build excludes tag gate_rule, as the gate checks those: they must be every generic test of a
+    mart (none left unchecked, none checked twice), and a tagged test the gate cannot check is an error."""
+    from expectations.manifest_rules import GATE_RULE_TAG, RuleError, read_rules
+
+    path = dbt_target_dir(built_warehouse) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    marts = {key for key, node in manifest["nodes"].items() if node["resource_type"] == "model" and node["config"]["schema"] == "marts"}
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    tagged = {node["unique_id"] for node in tests if GATE_RULE_TAG in node["config"]["tags"]}
+    on_marts = {node["unique_id"] for node in tests if node.get("test_metadata") and node.get("attached_node") in marts}
+    assert tagged == on_marts and len(tagged) > 300
+    assert sum(len(rules) for rules in read_rules(path).tests.values()) == len(tagged)
+    staging_test = next(node for node in tests if (node.get("attached_node") or "").startswith("model.crm_kpis.stg_files__")
+                        and node["config"].get("enabled", True))
+    staging_test["config"]["tags"].append(GATE_RULE_TAG)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RuleError, match=f"{staging_test['name']} is tagged {GATE_RULE_TAG}"):
+        read_rules(tmp_path / "manifest.json")
+
+
 def test_bookings_agree_between_win_rate_and_deal_size(built_warehouse):
     disagreements = query(built_warehouse, """
         with win as (select period_month, owner_id, sum(won_amount) as amount, sum(won_count) as n from marts.fct_kpi_win_rate group by 1, 2),

@@ -4,7 +4,9 @@ The dbt tests are not Dagster asset checks: with ~560 of them, each check was tw
 instance's SQLite storage at run creation and again as it ran (about 15 s of a small refresh's 80 s, and
 the same at every launch from the UI, dagster-io/dagster#33831). A failed test fails this step, with the
 tests and what each means in its message; the refresh summary names them too (orchestration/dbt/outcomes.py).
-The marts' rules are asset checks still, as the quality gate's (expectations/)."""
+The marts' generic tests (LEFT_TO_THE_GATE, a tag in dbt_project.yml) are left to the quality gate, which
+checks each of them as an asset check right after this step (expectations/): run here too, each rule
+would be checked twice per refresh (407 of the ~560 data tests)."""
 
 
 # no `from __future__ import annotations`: Dagster reads the context parameter's annotation at definition time
@@ -18,7 +20,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.dbt.outcomes import failed_nodes, read_outcomes, warned_nodes
-from orchestration.dbt.runner import dbt_cli_arguments, engine_environment
+from orchestration.dbt.runner import LEFT_TO_THE_GATE, dbt_cli_arguments, engine_environment
 from orchestration.defs.automation import is_full_refresh
 from orchestration.defs.dbt.translator import WarehouseTranslator
 from orchestration.progress import say
@@ -75,7 +77,8 @@ def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefini
         # (an environment variable, not a dbt var: a var that changes each night would cost a full parse each night)
         through = None if full else validated_through(settings.serving_file)
         with engine_environment(settings, {VALIDATED_THROUGH_VARIABLE: through or ""}):
-            invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *dbt_cli_arguments(settings)], context=context,
+            invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *LEFT_TO_THE_GATE, *dbt_cli_arguments(settings)],
+                                 context=context,
                                  target_path=folder, raise_on_error=False)
             for event in invocation.stream():
                 # a test's result comes as an observation of its model: not stored (see the module's docstring)
