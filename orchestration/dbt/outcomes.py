@@ -27,18 +27,19 @@ class NodeOutcome:
     def describe(self) -> str:
         """One line for a summary: `name on schema/model (dbt test): what it means`."""
         kind = "dbt unit test" if self.resource_type == "unit_test" else "dbt test" if self.is_test else f"dbt {self.resource_type}"
-        target = f" on {self.subject}" if self.subject and self.subject != self.name else ""
+        target = f" on {self.subject}" if self.subject else ""
         meaning = self.description or (self.message if not self.is_test else "")
         return f"{self.name}{target} ({kind})" + (f": {meaning}" if meaning else "")
 
 
 def _subject(node: dict, nodes: dict) -> str:
-    """The model (schema/name, as its Dagster asset key reads) a test is attached to, or the node itself."""
-    attached = nodes.get(node.get("attached_node") or "") or (node if node.get("resource_type") == "model" else None)
+    """The model a test is attached to (schema/name, as its Dagster asset key reads); '' for a model, a seed or a
+    singular test, which name no other node."""
+    attached = nodes.get(node.get("attached_node") or "")
     if attached is None and node.get("resource_type") == "unit_test":
         attached = next((nodes[parent] for parent in node.get("depends_on", {}).get("nodes", []) if parent in nodes), None)
     if attached is None:
-        return node.get("name", "")
+        return ""
     schema = attached.get("config", {}).get("schema")
     return f"{schema}/{attached['name']}" if schema else attached["name"]
 

@@ -78,8 +78,7 @@ def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefini
         through = None if full else validated_through(settings.serving_file)
         with engine_environment(settings, {VALIDATED_THROUGH_VARIABLE: through or ""}):
             invocation = dbt.cli(["build", *(["--full-refresh"] if full else []), *LEFT_TO_THE_GATE, *dbt_cli_arguments(settings)],
-                                 context=context,
-                                 target_path=folder, raise_on_error=False)
+                                 context=context, target_path=folder, raise_on_error=False)
             for event in invocation.stream():
                 # a test's result comes as an observation of its model: not stored (see the module's docstring)
                 if isinstance(event, (dg.Output, dg.AssetMaterialization)):
@@ -88,16 +87,15 @@ def dbt_model_assets(settings: Settings, project: DbtProject) -> dg.AssetsDefini
                     say(f"  dbt {built} of {models} models: {name}")
                     yield event
         outcomes = read_outcomes(folder)
-        broken, warnings = failed_nodes(outcomes), warned_nodes(outcomes)
-        for outcome in broken:
-            say(f"  dbt FAILED: {outcome.describe()}")
+        broken = [outcome.describe() for outcome in failed_nodes(outcomes)]
+        warned = [outcome.describe() for outcome in warned_nodes(outcomes)]
+        for line in broken:
+            say(f"  dbt FAILED: {line}")
         tests = sum(1 for outcome in outcomes if outcome.is_test)
-        say(f"dbt build done: {built} models, {tests} tests ({sum(1 for o in broken if o.is_test)} failed, {len(warnings)} warned)")
+        failed_tests = sum(1 for outcome in failed_nodes(outcomes) if outcome.is_test)
+        say(f"dbt build done: {built} models, {tests} tests ({failed_tests} failed, {len(warned)} warned)")
         if not invocation.is_successful():
-            raise dg.Failure(
-                description="dbt build failed: " + ("; ".join(outcome.describe() for outcome in broken)
-                                                    or f"dbt exited with an error; its log is {folder / 'dbt.log'}"),
-                metadata={"failed": [outcome.describe() for outcome in broken], "warned": [outcome.describe() for outcome in warnings],
-                          "dbt log": str(folder / "dbt.log")})
+            raise dg.Failure(description="dbt build failed: " + ("; ".join(broken) or f"dbt exited with an error; its log is {folder / 'dbt.log'}"),
+                             metadata={"failed": broken, "warned": warned, "dbt log": str(folder / "dbt.log")})
 
     return warehouse_models
